@@ -1,0 +1,47 @@
+# Spikard — top-level entry points. Everything goes through CMake + Ninja; the bootstrap step
+# installs missing Debian packages first (idempotent, silent when nothing is missing).
+#   make          build (release with debug info) into build/
+#   make run      start the example app on 127.0.0.1:$(PORT)
+#   make test     every test: gcc -Werror build, ASan+UBSan build, clang build, fuzz smoke
+#   make bench    load benchmark against nginx (bench/run.sh)
+#   make fuzz     long libFuzzer runs (FUZZ_SECONDS per target)
+#   make install  install into $(PREFIX)
+
+PORT ?= 8000
+PREFIX ?= /usr/local
+FUZZ_SECONDS ?= 600
+JOBS ?= $(shell nproc)
+CMAKE_COMMON = -G Ninja -DSPK_SHARED_DIR=$(abspath ../shared)
+
+.PHONY: all build run test test-gcc test-asan test-clang fuzz fuzz-smoke bench install clean bootstrap
+
+all: build
+
+bootstrap:
+	@scripts/bootstrap.sh core
+
+build: bootstrap
+	@cmake -S . -B build $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build build -j $(JOBS)
+
+run: build
+	./build/spikard-example --port $(PORT)
+
+test: bootstrap
+	@scripts/test.sh
+
+test-gcc test-asan test-clang fuzz-smoke: bootstrap
+	@scripts/test.sh $(subst test-,,$@)
+
+fuzz: bootstrap
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh long
+
+bench:
+	@scripts/bootstrap.sh bench
+	@bench/run.sh
+
+install: build
+	cmake --install build --prefix $(PREFIX)
+
+clean:
+	rm -rf build build-asan build-clang build-fuzz

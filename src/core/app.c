@@ -1,0 +1,68 @@
+#include <string.h>
+
+#include "core/app_internal.h"
+#include "util/alloc.h"
+
+SPK_EXTERN void spk_limits_default(spk_limits_t *out) {
+  memset(out, 0, sizeof(*out));
+  out->max_request_line = 8192;
+  out->max_header_count = 100;
+  out->max_header_bytes = 65536;
+  out->max_body_bytes = 10u * 1024 * 1024;
+  out->header_timeout_ms = 10000;
+  out->body_timeout_ms = 30000;
+  out->keepalive_timeout_ms = 5000;
+  out->allow_connect = 0;
+}
+
+SPK_EXTERN spk_app_t *spk_app_new(void) {
+  spk_app_t *app = spk__calloc(1, sizeof(*app));
+  if (!app) return NULL;
+  app->router = spk__router_new();
+  if (!app->router) {
+    spk__free(app);
+    return NULL;
+  }
+  spk_limits_default(&app->limits);
+  return app;
+}
+
+SPK_EXTERN void spk_app_free(spk_app_t *app) {
+  if (!app) return;
+  spk__router_free(app->router);
+  spk__free(app);
+}
+
+SPK_EXTERN int spk_app_route(spk_app_t *app, const char *method, const char *pattern,
+                             spk_handler_fn handler, void *user_data) {
+  if (!app || !method || !pattern || !handler) return SPK_EINVAL;
+  if (app->frozen) return SPK_EFROZEN;
+  return spk__router_add(app->router, method, pattern, handler, user_data);
+}
+
+SPK_EXTERN int spk_app_set_limits(spk_app_t *app, const spk_limits_t *limits) {
+  if (!app || !limits) return SPK_EINVAL;
+  if (app->frozen) return SPK_EFROZEN;
+  if (limits->max_header_count == 0 || limits->max_header_bytes < 64 ||
+      limits->max_request_line < 16)
+    return SPK_EINVAL;
+  app->limits = *limits;
+  return SPK_OK;
+}
+
+SPK_EXTERN const spk_limits_t *spk_app_limits(const spk_app_t *app) { return &app->limits; }
+
+SPK_EXTERN int spk_app_freeze(spk_app_t *app) {
+  if (!app) return SPK_EINVAL;
+  if (app->frozen) return SPK_OK;
+  int rc = spk__router_freeze(app->router);
+  if (rc) return rc;
+  app->h1_limits.max_request_line = app->limits.max_request_line;
+  app->h1_limits.max_header_count = app->limits.max_header_count;
+  app->h1_limits.max_header_bytes = app->limits.max_header_bytes;
+  app->h1_limits.allow_connect = app->limits.allow_connect;
+  app->frozen = 1;
+  return SPK_OK;
+}
+
+SPK_EXTERN int spk_app_is_frozen(const spk_app_t *app) { return app && app->frozen; }

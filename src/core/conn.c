@@ -1,0 +1,412 @@
+/* The sans-I/O HTTP/1.1 connection: see conn.h for the contract.
+ *
+ * States: HEAD (waiting for a complete request head) → BODY (collecting Content-Length or
+ * chunked bytes) → HANDLER (dispatched; for async handlers we wait for resume) → HEAD again.
+ * Pipelined bytes stay in `in` while a request is being handled, which keeps responses in
+ * request order without any queue of exchanges. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/app_internal.h"
+#include "core/conn.h"
+#include "core/exchange.h"
+#include "util/alloc.h"
+#include "util/strutil.h"
+
+enum conn_state { ST_HEAD, ST_BODY, ST_HANDLER };
+enum timer_kind { TIMER_NONE, TIMER_KEEPALIVE, TIMER_HEADER, TIMER_BODY };
+
+/* Stop reading while this many responses are still being written (back-pressure). */
+#define MAX_PENDING_WRITES 8
+
+struct spk__conn {
+  const spk_app_t *app;
+  const spk__conn_io_t *io;
+  void *io_data;
+  void *wake_data;
+  char remote[64];
+  int remote_port;
+  spk__buf_t in;
+  spk_h1_header_t *hdrs;
+  size_t hdr_cap;
+  enum conn_state state;
+  spk__exchange_t *cur;
+  uint64_t body_remaining; /* Content-Length mode */
+  size_t body_got;
+  char *body_dst;
+  int chunked;
+  spk_h1_chunked_t dec;
+  size_t pending_writes;
+  int closing;      /* no further requests; close once writes are flushed */
+  int shutting_down;
+  int peer_eof;
+  enum timer_kind timer;
+  spk_h1_date_t date;
+};
+
+static const char continue_100[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+static void set_timer(spk__conn_t *c, enum timer_kind kind) {
+  if (c->timer == kind) return;
+  const spk_limits_t *l = &c->app->limits;
+  uint32_t ms = 0;
+  switch (kind) {
+    case TIMER_NONE: ms = 0; break;
+    case TIMER_KEEPALIVE: ms = l->keepalive_timeout_ms; break;
+    case TIMER_HEADER: ms = l->header_timeout_ms; break;
+    case TIMER_BODY: ms = l->body_timeout_ms; break;
+  }
+  c->timer = kind;
+  if (c->io->set_timer) c->io->set_timer(c->io_data, ms);
+}
+
+spk__conn_t *spk__conn_new(const spk_app_t *app, const spk__conn_io_t *io, void *io_data,
+                           void *wake_data, const char *remote, int remote_port) {
+  spk__conn_t *c = spk__calloc(1, sizeof(*c));
+  if (!c) return NULL;
+  c->app = app;
+  c->io = io;
+  c->io_data = io_data;
+  c->wake_data = wake_data;
+  c->hdr_cap = app->limits.max_header_count;
+  c->hdrs = spk__malloc(c->hdr_cap * sizeof(*c->hdrs));
+  if (!c->hdrs) {
+    spk__free(c);
+    return NULL;
+  }
+  snprintf(c->remote, sizeof(c->remote), "%s", remote ? remote : "unknown");
+  c->remote_port = remote_port;
+  spk_h1_date_update(&c->date, (int64_t)time(NULL));
+  c->state = ST_HEAD;
+  return c;
+}
+
+void *spk__conn_io_data(const spk__conn_t *c) { return c->io_data; }
+
+void spk__conn_set_now(spk__conn_t *c, int64_t unix_sec) {
+  if (c->date.sec != unix_sec) spk_h1_date_update(&c->date, unix_sec);
+}
+
+spk__conn_t *spk__exchange_conn(const spk__exchange_t *ex) { return ex->conn; }
+
+void spk__exchange_release_orphan(spk__exchange_t *ex) { spk__exchange_free(ex); }
+
+void spk__conn_free(spk__conn_t *c) {
+  if (!c) return;
+  if (c->cur) {
+    if (c->state == ST_HANDLER)
+      c->cur->conn = NULL; /* still in a handler's hands: freed when its wake arrives */
+    else
+      spk__exchange_free(c->cur);
+  }
+  spk__buf_free(&c->in);
+  spk__free(c->hdrs);
+  spk__free(c);
+}
+
+static void write_iov(spk__conn_t *c, const spk__iov_t *iov, size_t n, void *token) {
+  c->pending_writes++;
+  c->io->write(c->io_data, iov, n, token);
+}
+
+/* Serialize and queue the current exchange's response. */
+static void send_response(spk__conn_t *c) {
+  spk__exchange_t *ex = c->cur;
+  c->cur = NULL;
+  c->state = ST_HEAD;
+  spk_res_t *res = &ex->res;
+  int status = res->status;
+  int no_body = (status >= 100 && status < 200) || status == 204 || status == 304;
+  int keep_alive = ex->keep_alive && !c->shutting_down && !c->peer_eof;
+  spk_h1_response_head_t h = {
+      .status = status,
+      .minor_version = ex->req.minor_version,
+      .headers = res->headers,
+      .header_count = res->header_count,
+      .content_length = no_body ? -1 : (int64_t)res->body_len,
+      .keep_alive = keep_alive,
+      .date = c->date.text,
+      .no_body_framing = no_body,
+  };
+  if (spk_h1_write_head(&ex->head_out, &h) != SPK_OK) {
+    spk__exchange_free(ex);
+    c->closing = 1;
+    return;
+  }
+  spk__iov_t iov[2] = {{ex->head_out.data, ex->head_out.len}, {res->body, res->body_len}};
+  size_t n = (no_body || ex->req.method == SPK_METHOD_HEAD || !res->body_len) ? 1 : 2;
+  if (!keep_alive) c->closing = 1;
+  write_iov(c, iov, n, ex);
+}
+
+/* Answer a protocol error and close. */
+static spk__conn_action_t fail(spk__conn_t *c, int status, const char *detail) {
+  if (!c->cur) {
+    c->cur = spk__exchange_new(c->app);
+    if (!c->cur) {
+      c->closing = 1;
+      return SPK__CONN_CLOSE;
+    }
+    c->cur->conn = c;
+    c->cur->req.minor_version = 1;
+    c->cur->req.method = SPK_METHOD_OTHER;
+  }
+  spk__exchange_error(c->cur, status, detail);
+  c->cur->keep_alive = 0;
+  set_timer(c, TIMER_NONE);
+  send_response(c);
+  c->closing = 1;
+  return SPK__CONN_CLOSE;
+}
+
+static spk_method_t method_id(spk_str_t m) {
+  static const struct { const char *name; spk_method_t id; } methods[] = {
+      {"GET", SPK_METHOD_GET},       {"HEAD", SPK_METHOD_HEAD},       {"POST", SPK_METHOD_POST},
+      {"PUT", SPK_METHOD_PUT},       {"DELETE", SPK_METHOD_DELETE},   {"PATCH", SPK_METHOD_PATCH},
+      {"OPTIONS", SPK_METHOD_OPTIONS}, {"TRACE", SPK_METHOD_TRACE}, {"CONNECT", SPK_METHOD_CONNECT}};
+  for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+    if (m.len == strlen(methods[i].name) && memcmp(m.ptr, methods[i].name, m.len) == 0)
+      return methods[i].id;
+  return SPK_METHOD_OTHER;
+}
+
+static spk_str_t rebase(spk_str_t s, const char *from, char *to) {
+  if (!s.ptr) return (spk_str_t){to, 0};
+  return (spk_str_t){to + (s.ptr - from), s.len};
+}
+
+/* Build the exchange from a parsed head; the head bytes are copied into its arena so the read
+ * buffer can move on (pipelining, async handlers). */
+static spk__exchange_t *start_exchange(spk__conn_t *c, const spk_h1_request_t *h) {
+  spk__exchange_t *ex = spk__exchange_new(c->app);
+  if (!ex) return NULL;
+  ex->conn = c;
+  ex->wake = c->io->wake;
+  ex->wake_data = c->wake_data;
+  spk_req_t *req = &ex->req;
+  char *copy = spk__arena_alloc(&ex->arena, h->head_len + 1);
+  spk_h1_header_t *hdrs = spk__arena_alloc(&ex->arena, (h->header_count + 1) * sizeof(*hdrs));
+  char *path = spk__arena_alloc(&ex->arena, h->path.len + 1);
+  if (!copy || !hdrs || !path) {
+    spk__exchange_free(ex);
+    return NULL;
+  }
+  const char *base = c->in.data;
+  memcpy(copy, base, h->head_len);
+  copy[h->head_len] = '\0';
+  for (size_t i = 0; i < h->header_count; i++) {
+    hdrs[i].name = rebase(h->headers[i].name, base, copy);
+    hdrs[i].value = rebase(h->headers[i].value, base, copy);
+  }
+  req->headers = hdrs;
+  req->header_count = h->header_count;
+  req->method_str = rebase(h->method, base, copy);
+  req->method = method_id(req->method_str);
+  req->target = rebase(h->target, base, copy);
+  req->raw_path = rebase(h->path, base, copy);
+  req->query_string = rebase(h->query, base, copy);
+  size_t plen = spk__pct_decode(path, req->raw_path.ptr, req->raw_path.len, 0);
+  path[plen] = '\0';
+  req->path = (spk_str_t){path, plen};
+  req->minor_version = h->minor_version;
+  snprintf(req->remote, sizeof(req->remote), "%s", c->remote);
+  req->remote_port = c->remote_port;
+  ex->keep_alive = h->keep_alive;
+  return ex;
+}
+
+static spk__conn_action_t dispatch(spk__conn_t *c) {
+  c->state = ST_HANDLER;
+  set_timer(c, TIMER_NONE);
+  if (!spk__pipeline_dispatch(c->cur)) return SPK__CONN_PAUSE; /* async: wait for resume */
+  send_response(c);
+  return SPK__CONN_CONTINUE;
+}
+
+static int error_status(int rc) {
+  switch (rc) {
+    case SPK_EURITOOLONG: return 414;
+    case SPK_EHDRTOOLARGE: return 431;
+    case SPK_ENOTIMPL: return 501;
+    case SPK_EMETHOD: return 405;
+    default: return 400;
+  }
+}
+
+static spk__conn_action_t on_head(spk__conn_t *c) {
+  spk_h1_request_t h;
+  int rc = spk_h1_parse_request(c->in.data, c->in.len, &c->app->h1_limits, c->hdrs, c->hdr_cap, &h);
+  if (rc == SPK_EAGAIN) {
+    if (c->peer_eof) return SPK__CONN_CLOSE;
+    set_timer(c, TIMER_HEADER);
+    return SPK__CONN_CONTINUE;
+  }
+  if (rc < 0) return fail(c, error_status(rc), spk_strerror(rc));
+  c->cur = start_exchange(c, &h);
+  if (!c->cur) return fail(c, 500, "Out of memory");
+  spk__buf_consume(&c->in, h.head_len);
+  c->body_got = 0;
+  c->chunked = h.chunked;
+  uint64_t max_body = c->app->limits.max_body_bytes;
+  if (h.content_length > 0 && (uint64_t)h.content_length > max_body)
+    return fail(c, 413, "The request body exceeds the maximum size allowed");
+  if (h.chunked) {
+    spk_h1_chunked_init(&c->dec);
+  } else {
+    c->body_remaining = h.content_length > 0 ? (uint64_t)h.content_length : 0;
+    if (c->body_remaining) {
+      c->body_dst = spk__arena_alloc(&c->cur->arena, (size_t)c->body_remaining + 1);
+      if (!c->body_dst) return fail(c, 500, "Out of memory");
+    }
+  }
+  if (h.expect_continue && h.minor_version == 1 && (h.chunked || c->body_remaining) &&
+      c->in.len == 0) {
+    spk__iov_t iov = {continue_100, sizeof(continue_100) - 1};
+    write_iov(c, &iov, 1, NULL);
+  }
+  c->state = ST_BODY;
+  return SPK__CONN_CONTINUE;
+}
+
+/* Collect body bytes from `in`. Returns CONTINUE with state still BODY when more are needed. */
+static spk__conn_action_t on_body(spk__conn_t *c) {
+  spk_req_t *req = &c->cur->req;
+  if (!c->chunked) {
+    size_t n = c->in.len < c->body_remaining ? c->in.len : (size_t)c->body_remaining;
+    memcpy(c->body_dst + c->body_got, c->in.data, n);
+    c->body_got += n;
+    c->body_remaining -= n;
+    spk__buf_consume(&c->in, n);
+    if (c->body_remaining) goto need_more;
+    if (c->body_dst) c->body_dst[c->body_got] = '\0';
+    req->body = (spk_str_t){c->body_dst ? c->body_dst : "", c->body_got};
+    return dispatch(c);
+  }
+  size_t len = c->in.len;
+  int rc = spk_h1_chunked_decode(&c->dec, c->in.data, &len);
+  if (rc < 0 && rc != SPK_EAGAIN)
+    return fail(c, rc == SPK_EHDRTOOLARGE ? 431 : 400, "Malformed chunked request body");
+  spk__buf_t *body = &c->cur->body_in;
+  if (body->len + len > c->app->limits.max_body_bytes)
+    return fail(c, 413, "The request body exceeds the maximum size allowed");
+  if (spk__buf_append(body, c->in.data, len)) return fail(c, 500, "Out of memory");
+  if (rc == SPK_EAGAIN) {
+    c->in.len = 0;
+    goto need_more;
+  }
+  /* Complete: the next request's bytes were moved right after the decoded data. */
+  memmove(c->in.data, c->in.data + len, (size_t)rc);
+  c->in.len = (size_t)rc;
+  if (spk__buf_append_char(body, '\0')) return fail(c, 500, "Out of memory");
+  body->len--;
+  req->body = (spk_str_t){body->data, body->len};
+  return dispatch(c);
+need_more:
+  if (c->peer_eof) return SPK__CONN_CLOSE;
+  set_timer(c, TIMER_BODY);
+  return SPK__CONN_CONTINUE;
+}
+
+static spk__conn_action_t process(spk__conn_t *c) {
+  for (;;) {
+    if (c->closing) return SPK__CONN_CLOSE;
+    spk__conn_action_t a;
+    switch (c->state) {
+      case ST_HANDLER:
+        return SPK__CONN_PAUSE;
+      case ST_HEAD:
+        if (c->pending_writes >= MAX_PENDING_WRITES) return SPK__CONN_PAUSE;
+        if (c->in.len == 0) {
+          if (c->peer_eof || c->shutting_down) {
+            c->closing = 1;
+            return SPK__CONN_CLOSE;
+          }
+          set_timer(c, TIMER_KEEPALIVE);
+          return SPK__CONN_CONTINUE;
+        }
+        if (c->shutting_down) {
+          c->closing = 1;
+          return SPK__CONN_CLOSE;
+        }
+        a = on_head(c);
+        if (a != SPK__CONN_CONTINUE || c->state == ST_HEAD) return a;
+        break;
+      case ST_BODY:
+        a = on_body(c);
+        if (a != SPK__CONN_CONTINUE) return a;
+        if (c->state == ST_BODY) return a; /* waiting for more bytes */
+        break;
+    }
+  }
+}
+
+char *spk__conn_read_buffer(spk__conn_t *c, size_t suggested, size_t *avail) {
+  if (suggested < 4096) suggested = 4096;
+  if (spk__buf_reserve(&c->in, suggested)) {
+    *avail = 0;
+    return NULL;
+  }
+  *avail = c->in.cap - c->in.len;
+  return c->in.data + c->in.len;
+}
+
+spk__conn_action_t spk__conn_commit(spk__conn_t *c, size_t n) {
+  c->in.len += n;
+  if (c->state == ST_HANDLER) return SPK__CONN_PAUSE;
+  return process(c);
+}
+
+spk__conn_action_t spk__conn_feed(spk__conn_t *c, const char *data, size_t len) {
+  if (spk__buf_append(&c->in, data, len)) return SPK__CONN_CLOSE;
+  if (c->state == ST_HANDLER) return SPK__CONN_PAUSE;
+  return process(c);
+}
+
+spk__conn_action_t spk__conn_write_done(spk__conn_t *c, void *token) {
+  if (c->pending_writes) c->pending_writes--;
+  if (token) spk__exchange_free(token);
+  if (c->closing) return SPK__CONN_CLOSE;
+  return process(c);
+}
+
+spk__conn_action_t spk__conn_resume(spk__conn_t *c, spk__exchange_t *ex) {
+  if (ex != c->cur || c->state != ST_HANDLER) return SPK__CONN_CLOSE; /* contract violation */
+  send_response(c);
+  return process(c);
+}
+
+spk__conn_action_t spk__conn_timeout(spk__conn_t *c) {
+  enum timer_kind kind = c->timer;
+  c->timer = TIMER_NONE;
+  switch (kind) {
+    case TIMER_HEADER:
+    case TIMER_BODY:
+      return fail(c, 408, "The request was not received in time");
+    case TIMER_KEEPALIVE:
+      c->closing = 1;
+      return SPK__CONN_CLOSE;
+    case TIMER_NONE:
+      break;
+  }
+  return c->closing ? SPK__CONN_CLOSE : SPK__CONN_CONTINUE;
+}
+
+spk__conn_action_t spk__conn_eof(spk__conn_t *c) {
+  c->peer_eof = 1;
+  if (c->state == ST_HANDLER) return SPK__CONN_PAUSE; /* answer the request, then close */
+  return process(c);
+}
+
+int spk__conn_is_idle(const spk__conn_t *c) {
+  return c->state == ST_HEAD && c->in.len == 0 && c->pending_writes == 0;
+}
+
+spk__conn_action_t spk__conn_shutdown(spk__conn_t *c) {
+  c->shutting_down = 1;
+  if (c->state == ST_HEAD) {
+    c->closing = 1;
+    return SPK__CONN_CLOSE;
+  }
+  return c->state == ST_HANDLER ? SPK__CONN_PAUSE : SPK__CONN_CONTINUE;
+}

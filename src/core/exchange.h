@@ -1,0 +1,111 @@
+/* One request/response exchange: the request as parsed, the response as built, and the arena
+ * that owns both. Created by the connection when a head is complete, freed after the response
+ * bytes have been written (or discarded). */
+#ifndef SPK_CORE_EXCHANGE_H
+#define SPK_CORE_EXCHANGE_H
+
+#include <stdatomic.h>
+
+#include "core/conn.h"
+#include "core/router.h"
+#include "proto/http1.h"
+#include "spikard/request.h"
+#include "spikard/response.h"
+#include "util/arena.h"
+#include "util/buf.h"
+
+struct spk_req {
+  spk_method_t method;
+  spk_str_t method_str;
+  spk_str_t target;
+  spk_str_t raw_path;
+  spk_str_t path; /* decoded, NUL-terminated */
+  spk_str_t query_string;
+  int minor_version;
+  spk_h1_header_t *headers;
+  size_t header_count;
+  spk_str_t body;
+  /* routing */
+  const spk__route_t *route;
+  size_t param_count;
+  spk_str_t params[SPK__MAX_PARAMS]; /* decoded, NUL-terminated */
+  /* lazily parsed */
+  spk_h1_header_t *query;
+  size_t query_count;
+  int query_parsed;
+  spk_h1_header_t *cookies;
+  size_t cookie_count;
+  int cookies_parsed;
+  char remote[64];
+  int remote_port;
+};
+
+struct spk_json_writer {
+  spk_res_t *res;
+  spk__buf_t out;
+  int error;
+  int depth;
+  /* bit i: container at depth i is an object; need_comma / expect_value per depth */
+  uint64_t is_object;
+  uint64_t has_items;
+  int after_key;
+};
+
+struct spk_res {
+  int status;
+  spk_h1_header_t *headers;
+  size_t header_count;
+  size_t header_cap;
+  const char *body;
+  size_t body_len;
+  void (*release)(void *);
+  void *release_data;
+  spk__buf_t owned_body; /* heap body (JSON writer, files) released with the exchange */
+  spk_json_writer_t *json;
+};
+
+/* Dispatch state: who owns the response right now. */
+enum {
+  SPK__EX_DISPATCHING = 0, /* the handler is running on the owner thread */
+  SPK__EX_ASYNC = 1,       /* the handler returned ASYNC; someone will call spk_res_end */
+  SPK__EX_ENDED_EARLY = 2, /* ended before the handler returned (or handler returned DONE) */
+  SPK__EX_ENDED = 3        /* ended after ASYNC: wake sent */
+};
+
+struct spk__exchange {
+  struct spk_req req;
+  struct spk_res res;
+  spk__arena_t arena;
+  const spk_app_t *app;
+  spk__conn_t *conn; /* owner connection; NULL once orphaned (owner thread only) */
+  void (*wake)(void *wake_data, spk__exchange_t *ex);
+  void *wake_data;
+  atomic_int state;
+  atomic_int ended;
+  int keep_alive;
+  spk__buf_t head_out; /* serialized response head */
+  spk__buf_t body_in;  /* request body being received (heap) */
+};
+
+spk__exchange_t *spk__exchange_new(const spk_app_t *app);
+void spk__exchange_free(spk__exchange_t *ex);
+
+/* Route, check typed parameters, run the handler. Returns 1 when the response is complete now,
+ * 0 when it will complete asynchronously (wake). */
+int spk__pipeline_dispatch(spk__exchange_t *ex);
+
+/* Fill the response with an error (problem details) for a protocol-level status. */
+void spk__exchange_error(spk__exchange_t *ex, int status, const char *detail);
+
+/* Replace the response with a plain problem-details body (resets headers and body). */
+int spk__res_problem_reset(spk_res_t *res, int status, const char *slug, const char *title,
+                           const char *detail);
+
+static inline spk__exchange_t *spk__exchange_of_res(spk_res_t *res) {
+  return (spk__exchange_t *)(void *)((char *)res - offsetof(spk__exchange_t, res));
+}
+static inline spk__exchange_t *spk__exchange_of_req(const spk_req_t *req) {
+  return (spk__exchange_t *)(void *)((char *)req - offsetof(spk__exchange_t, req));
+}
+
+#endif

@@ -1,0 +1,251 @@
+/* In-memory test client: drives a spk__conn exactly like the io layer does, with the request
+ * serialized to bytes and the response bytes parsed back. Async handlers are awaited on a
+ * condition variable (their spk_res_end may come from any thread). */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/app_internal.h"
+#include "core/conn.h"
+#include "spikard/testclient.h"
+#include "util/alloc.h"
+#include "util/buf.h"
+#include "util/strutil.h"
+
+#define ASYNC_WAIT_SECONDS 30
+#define MAX_TOKENS 64
+
+struct spk_test_client {
+  spk_app_t *app;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  spk__exchange_t *woken; /* one exchange at a time: a connection has one request in flight */
+};
+
+typedef struct call {
+  spk_test_client_t *client;
+  spk__buf_t out;
+  void *tokens[MAX_TOKENS];
+  size_t ntokens;
+} call_t;
+
+static void tc_write(void *io_data, const spk__iov_t *iov, size_t n, void *token) {
+  call_t *call = io_data;
+  for (size_t i = 0; i < n; i++) spk__buf_append(&call->out, iov[i].base, iov[i].len);
+  if (call->ntokens < MAX_TOKENS) call->tokens[call->ntokens++] = token;
+}
+
+static void tc_wake(void *wake_data, spk__exchange_t *ex) {
+  spk_test_client_t *client = wake_data;
+  pthread_mutex_lock(&client->mu);
+  client->woken = ex;
+  pthread_cond_signal(&client->cv);
+  pthread_mutex_unlock(&client->mu);
+}
+
+static void tc_set_timer(void *io_data, uint32_t ms) {
+  (void)io_data; /* no clock in memory: a request is complete when it is sent */
+  (void)ms;
+}
+
+static const spk__conn_io_t tc_io = {tc_write, tc_wake, tc_set_timer};
+
+SPK_EXTERN spk_test_client_t *spk_test_client_new(spk_app_t *app) {
+  if (!app || spk_app_freeze(app) != SPK_OK) return NULL;
+  spk_test_client_t *c = spk__calloc(1, sizeof(*c));
+  if (!c) return NULL;
+  c->app = app;
+  pthread_mutex_init(&c->mu, NULL);
+  pthread_cond_init(&c->cv, NULL);
+  return c;
+}
+
+SPK_EXTERN void spk_test_client_free(spk_test_client_t *client) {
+  if (!client) return;
+  pthread_mutex_destroy(&client->mu);
+  pthread_cond_destroy(&client->cv);
+  spk__free(client);
+}
+
+/* Parse one response (skipping 1xx) from raw bytes into `out`. 1 when complete. */
+static int parse_response(const char *raw, size_t len, spk_test_response_t *out) {
+  size_t pos = 0;
+  for (;;) {
+    const char *end = NULL;
+    for (size_t i = pos; i + 3 < len; i++)
+      if (raw[i] == '\r' && raw[i + 1] == '\n' && raw[i + 2] == '\r' && raw[i + 3] == '\n') {
+        end = raw + i;
+        break;
+      }
+    if (!end || len - pos < 12) return 0;
+    int status = 0;
+    if (sscanf(raw + pos, "HTTP/1.%*d %3d", &status) != 1) return 0;
+    size_t head_end = (size_t)(end - raw) + 4;
+    if (status >= 100 && status < 200) {
+      pos = head_end;
+      continue;
+    }
+    /* Count and copy headers. */
+    size_t nh = 0;
+    for (const char *p = raw + pos; p < end; p++) nh += *p == '\n';
+    out->headers = spk__calloc(nh + 1, sizeof(*out->headers));
+    if (!out->headers) return 0;
+    out->status = status;
+    int64_t content_length = -1;
+    const char *line = (const char *)memchr(raw + pos, '\n', (size_t)(end + 2 - (raw + pos))) + 1;
+    while (line < end) {
+      const char *eol = memchr(line, '\r', (size_t)(end + 1 - line));
+      if (!eol) break;
+      const char *colon = memchr(line, ':', (size_t)(eol - line));
+      if (colon) {
+        char *name = spk__strndup(line, (size_t)(colon - line));
+        const char *v = colon + 1;
+        size_t vlen = (size_t)(eol - v);
+        spk__trim_ows(&v, &vlen);
+        char *value = spk__strndup(v, vlen);
+        if (!name || !value) {
+          spk__free(name);
+          spk__free(value);
+          return 0;
+        }
+        for (char *q = name; *q; q++) *q = spk__tolower(*q);
+        out->headers[out->header_count].name = name;
+        out->headers[out->header_count].value = value;
+        out->header_count++;
+        if (strcmp(name, "content-length") == 0) spk__parse_i64(value, vlen, &content_length);
+      }
+      line = eol + 2;
+    }
+    size_t body_len = content_length > 0 ? (size_t)content_length : 0;
+    if (len - head_end < body_len) return 0;
+    out->body = spk__strndup(raw + head_end, body_len);
+    out->body_len = body_len;
+    return out->body != NULL;
+  }
+}
+
+static int run(spk_test_client_t *client, const char *bytes, size_t len, spk_test_response_t *out,
+               int is_head) {
+  memset(out, 0, sizeof(*out));
+  call_t call = {.client = client};
+  spk__conn_t *conn = spk__conn_new(client->app, &tc_io, &call, client, "test", 0);
+  if (!conn) return SPK_ENOMEM;
+  int rc = SPK_OK;
+  spk__conn_action_t action = spk__conn_feed(conn, bytes, len);
+  for (;;) {
+    /* Complete queued writes one by one, as a socket would. */
+    while (call.ntokens) {
+      void *token = call.tokens[0];
+      memmove(call.tokens, call.tokens + 1, --call.ntokens * sizeof(void *));
+      action = spk__conn_write_done(conn, token);
+    }
+    if (action == SPK__CONN_CLOSE || spk__conn_is_idle(conn)) break;
+    if (action != SPK__CONN_PAUSE) break; /* waiting for bytes that will never come */
+    /* An async handler: wait for its spk_res_end. */
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += ASYNC_WAIT_SECONDS;
+    pthread_mutex_lock(&client->mu);
+    while (!client->woken && rc == SPK_OK)
+      if (pthread_cond_timedwait(&client->cv, &client->mu, &deadline) == ETIMEDOUT)
+        rc = SPK_ETIMEDOUT;
+    spk__exchange_t *ex = client->woken;
+    client->woken = NULL;
+    pthread_mutex_unlock(&client->mu);
+    if (!ex) break;
+    action = spk__exchange_conn(ex) ? spk__conn_resume(conn, ex) : SPK__CONN_CLOSE;
+  }
+  spk__conn_free(conn);
+  out->raw = call.out.data;
+  out->raw_len = call.out.len;
+  if (rc == SPK_OK) {
+    int complete = parse_response(out->raw, out->raw_len, out);
+    if (complete && is_head) {
+      out->body_len = 0;
+      out->body[0] = '\0';
+    }
+    if (!complete) rc = SPK_EPROTO;
+  }
+  if (rc != SPK_OK) spk_test_response_free(out);
+  return rc;
+}
+
+static int is_head_request(const char *bytes, size_t len) {
+  return len >= 5 && memcmp(bytes, "HEAD ", 5) == 0;
+}
+
+SPK_EXTERN int spk_test_client_send_raw(spk_test_client_t *client, const void *bytes,
+                                        size_t len, spk_test_response_t *out) {
+  if (!client || (!bytes && len) || !out) return SPK_EINVAL;
+  return run(client, bytes, len, out, is_head_request(bytes, len));
+}
+
+SPK_EXTERN int spk_test_client_send(spk_test_client_t *client, const spk_test_request_t *req,
+                                    spk_test_response_t *out) {
+  if (!client || !req || !req->target || !out) return SPK_EINVAL;
+  spk__buf_t b = {0};
+  const char *method = req->method ? req->method : "GET";
+  int has_host = 0;
+  spk__buf_append_str(&b, method);
+  spk__buf_append_char(&b, ' ');
+  spk__buf_append_str(&b, req->target);
+  spk__buf_append_str(&b, " HTTP/1.1\r\n");
+  for (size_t i = 0; i < req->header_count; i++) {
+    has_host |= spk__strieq(req->headers[i].name, strlen(req->headers[i].name), "host", 4);
+    spk__buf_append_str(&b, req->headers[i].name);
+    spk__buf_append_str(&b, ": ");
+    spk__buf_append_str(&b, req->headers[i].value);
+    spk__buf_append_str(&b, "\r\n");
+  }
+  if (!has_host) spk__buf_append_str(&b, "Host: testclient\r\n");
+  if (req->chunked) {
+    spk__buf_append_str(&b, "Transfer-Encoding: chunked\r\n\r\n");
+    if (req->body_len) {
+      char size[24];
+      snprintf(size, sizeof(size), "%zx\r\n", req->body_len);
+      spk__buf_append_str(&b, size);
+      spk__buf_append(&b, req->body, req->body_len);
+      spk__buf_append_str(&b, "\r\n");
+    }
+    spk__buf_append_str(&b, "0\r\n\r\n");
+  } else {
+    if (req->body_len || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
+        strcmp(method, "PATCH") == 0) {
+      spk__buf_append_str(&b, "Content-Length: ");
+      spk__buf_append_u64(&b, req->body_len);
+      spk__buf_append_str(&b, "\r\n");
+    }
+    spk__buf_append_str(&b, "\r\n");
+    spk__buf_append(&b, req->body, req->body_len);
+  }
+  int rc = b.data ? run(client, b.data, b.len, out, strcmp(method, "HEAD") == 0) : SPK_ENOMEM;
+  spk__buf_free(&b);
+  return rc;
+}
+
+SPK_EXTERN int spk_test_client_get(spk_test_client_t *client, const char *method,
+                                   const char *target, spk_test_response_t *out) {
+  spk_test_request_t req = {.method = method, .target = target};
+  return spk_test_client_send(client, &req, out);
+}
+
+SPK_EXTERN const char *spk_test_response_header(const spk_test_response_t *res, const char *name) {
+  for (size_t i = 0; i < res->header_count; i++)
+    if (spk__strieq(res->headers[i].name, strlen(res->headers[i].name), name, strlen(name)))
+      return res->headers[i].value;
+  return NULL;
+}
+
+SPK_EXTERN void spk_test_response_free(spk_test_response_t *res) {
+  if (!res) return;
+  for (size_t i = 0; i < res->header_count; i++) {
+    spk__free((void *)res->headers[i].name);
+    spk__free((void *)res->headers[i].value);
+  }
+  spk__free(res->headers);
+  spk__free(res->body);
+  spk__free(res->raw);
+  memset(res, 0, sizeof(*res));
+}
