@@ -35,7 +35,7 @@ typedef struct spk_test_response {
   size_t header_count;
   char *body;                      /* NUL-terminated for convenience; body_len excludes it */
   size_t body_len;
-  char *raw;                       /* the exact bytes the pipeline produced */
+  char *raw;                       /* the exact bytes the pipeline produced (NUL-terminated) */
   size_t raw_len;
 } spk_test_response_t;
 

@@ -274,7 +274,7 @@ static spk__conn_action_t on_body(spk__conn_t *c) {
   spk_req_t *req = &c->cur->req;
   if (!c->chunked) {
     size_t n = c->in.len < c->body_remaining ? c->in.len : (size_t)c->body_remaining;
-    memcpy(c->body_dst + c->body_got, c->in.data, n);
+    if (n) memcpy(c->body_dst + c->body_got, c->in.data, n);
     c->body_got += n;
     c->body_remaining -= n;
     spk__buf_consume(&c->in, n);

@@ -48,6 +48,7 @@ typedef struct endpoint {
   const char *method; /* == route->method */
   size_t method_len;
   const spk__route_t *route;
+  int twin; /* registered for the route's pattern without this node's final '/' */
 } endpoint_t;
 
 typedef struct node node_t;
@@ -456,7 +457,8 @@ static int check_conflicts(const spk__router_t *r, const parsed_t *p, const char
     }
   }
   for (size_t i = 0; i < n->neps; i++)
-    if (n->eps[i].method_len == method_len && memcmp(n->eps[i].method, method, method_len) == 0)
+    if (!n->eps[i].twin && n->eps[i].method_len == method_len &&
+        memcmp(n->eps[i].method, method, method_len) == 0)
       return SPK_EEXIST;
   return SPK_OK;
 }
@@ -581,23 +583,44 @@ int spk__router_add(spk__router_t *r, const char *method, const char *pattern,
     else
       n = get_param_child(n, tok->kind == TOK_CATCHALL, tok);
   }
-  char *allow = NULL;
-  endpoint_t *eps = NULL;
-  if (n) allow = build_allow(n, b->pub.method);
-  if (allow) eps = spk__realloc(n->eps, (n->neps + 1) * sizeof(*eps));
-  if (!eps) {
+  /* The trailing-slash twin: a pattern that does not end in '/' (and is not a catch-all, which
+   * takes the slash as data) is also reachable at its own path + "/", as a real static node,
+   * so that the twin takes part in the static > param > catch-all priority like any route. */
+  node_t *twin = NULL;
+  int want_twin = n && pattern[pattern_len - 1] != '/' && n->kind != NODE_CATCHALL;
+  if (want_twin) {
+    last = n;
+    twin = insert_static(n, "/", 1, &last);
+  }
+  char *allow = NULL, *twin_allow = NULL;
+  int ok = n && (!want_twin || twin);
+  if (ok) {
+    endpoint_t *eps = spk__realloc(n->eps, (n->neps + 1) * sizeof(*eps));
+    if (eps) n->eps = eps; /* neps unchanged until commit: extra room is harmless */
+    ok = eps != NULL;
+  }
+  if (ok && twin) {
+    endpoint_t *eps = spk__realloc(twin->eps, (twin->neps + 1) * sizeof(*eps));
+    if (eps) twin->eps = eps;
+    ok = eps != NULL;
+  }
+  if (ok) ok = (allow = build_allow(n, b->pub.method)) != NULL;
+  if (ok && twin) ok = (twin_allow = build_allow(twin, b->pub.method)) != NULL;
+  if (!ok) {
     spk__free(allow);
+    spk__free(twin_allow);
     spk__free(b);
-    prune_up(r, n ? n : last);
+    prune_up(r, twin ? twin : n ? n : last);
     return SPK_ENOMEM;
   }
-  eps[n->neps].method = b->pub.method;
-  eps[n->neps].method_len = method_len;
-  eps[n->neps].route = &b->pub;
-  n->eps = eps;
-  n->neps++;
+  n->eps[n->neps++] = (endpoint_t){b->pub.method, method_len, &b->pub, 0};
   spk__free(n->allow);
   n->allow = allow;
+  if (twin) {
+    twin->eps[twin->neps++] = (endpoint_t){b->pub.method, method_len, &b->pub, 1};
+    spk__free(twin->allow);
+    twin->allow = twin_allow;
+  }
   r->routes[r->nroutes++] = b;
   return SPK_OK;
 }
@@ -693,31 +716,32 @@ static int method_is(const char *m, size_t len, const char *lit, size_t lit_len)
   return len == lit_len && memcmp(m, lit, len) == 0;
 }
 
-/* The endpoint of n serving `method`: exact, else GET for HEAD, else "*". */
+/* The endpoint of n serving `method`, most specific first: the exact method, then GET for
+ * HEAD, then "*"; at each level an endpoint of a pattern declared for this very path beats a
+ * trailing-slash twin. */
 static const endpoint_t *dispatch(const node_t *n, const char *method, size_t method_len) {
-  const endpoint_t *get = NULL, *any = NULL;
+  const endpoint_t *best = NULL;
+  int best_rank = 6;
+  int is_head = method_is(method, method_len, "HEAD", 4);
   for (size_t i = 0; i < n->neps; i++) {
     const endpoint_t *e = &n->eps[i];
-    if (e->method_len == method_len && memcmp(e->method, method, method_len) == 0) return e;
-    if (method_is(e->method, e->method_len, "GET", 3)) get = e;
-    else if (method_is(e->method, e->method_len, "*", 1)) any = e;
+    int rank;
+    if (e->method_len == method_len && memcmp(e->method, method, method_len) == 0)
+      rank = 0;
+    else if (is_head && method_is(e->method, e->method_len, "GET", 3))
+      rank = 2;
+    else if (method_is(e->method, e->method_len, "*", 1))
+      rank = 4;
+    else
+      continue;
+    rank += e->twin;
+    if (rank == 0) return e;
+    if (rank < best_rank) {
+      best_rank = rank;
+      best = e;
+    }
   }
-  if (get && method_is(method, method_len, "HEAD", 4)) return get;
-  return any;
-}
-
-/* May a pattern ending at n answer a path with one extra trailing '/'? Not for patterns that
- * end in '/' themselves, and not for catch-alls (which would take the slash as data). */
-static int twin_ok(const node_t *n) {
-  if (n->kind == NODE_PARAM) return 1;
-  if (n->kind == NODE_CATCHALL) return 0;
-  return n->prefix_len && n->prefix[n->prefix_len - 1] != '/';
-}
-
-static void found(spk__route_match_t *m, const endpoint_t *e, size_t np) {
-  m->status = SPK__MATCH_FOUND;
-  m->route = e->route;
-  m->param_count = np;
+  return best;
 }
 
 void spk__router_match(const spk__router_t *r, const char *method, size_t method_len,
@@ -729,25 +753,14 @@ void spk__router_match(const spk__router_t *r, const char *method, size_t method
   if (!r || !path || !path_len) return;
   size_t np = 0;
   const node_t *hit = lookup(&r->root, path, path_len, m->values, &np);
-  if (hit) {
-    const endpoint_t *e = dispatch(hit, method, method_len);
-    if (e) {
-      found(m, e, np);
-      return;
-    }
-  }
-  if (path_len > 1 && path[path_len - 1] == '/') {
-    const node_t *twin = lookup(&r->root, path, path_len - 1, m->values, &np);
-    if (twin && twin_ok(twin)) {
-      const endpoint_t *e = dispatch(twin, method, method_len);
-      if (e) {
-        found(m, e, np);
-        return;
-      }
-      if (!hit) hit = twin;
-    }
-  }
   if (!hit) return;
+  const endpoint_t *e = dispatch(hit, method, method_len);
+  if (e) {
+    m->status = SPK__MATCH_FOUND;
+    m->route = e->route;
+    m->param_count = np;
+    return;
+  }
   m->status = method_is(method, method_len, "OPTIONS", 7) ? SPK__MATCH_OPTIONS
                                                           : SPK__MATCH_METHOD_NOT_ALLOWED;
   m->allow = hit->allow;

@@ -70,7 +70,7 @@ SPK_EXTERN void spk_test_client_free(spk_test_client_t *client) {
 }
 
 /* Parse one response (skipping 1xx) from raw bytes into `out`. 1 when complete. */
-static int parse_response(const char *raw, size_t len, spk_test_response_t *out) {
+static int parse_response(const char *raw, size_t len, int is_head, spk_test_response_t *out) {
   size_t pos = 0;
   for (;;) {
     const char *end = NULL;
@@ -118,7 +118,7 @@ static int parse_response(const char *raw, size_t len, spk_test_response_t *out)
       }
       line = eol + 2;
     }
-    size_t body_len = content_length > 0 ? (size_t)content_length : 0;
+    size_t body_len = content_length > 0 && !is_head ? (size_t)content_length : 0;
     if (len - head_end < body_len) return 0;
     out->body = spk__strndup(raw + head_end, body_len);
     out->body_len = body_len;
@@ -158,14 +158,11 @@ static int run(spk_test_client_t *client, const char *bytes, size_t len, spk_tes
     action = spk__exchange_conn(ex) ? spk__conn_resume(conn, ex) : SPK__CONN_CLOSE;
   }
   spk__conn_free(conn);
+  if (spk__buf_append_char(&call.out, '\0') == SPK_OK) call.out.len--; /* raw is a C string too */
   out->raw = call.out.data;
   out->raw_len = call.out.len;
   if (rc == SPK_OK) {
-    int complete = parse_response(out->raw, out->raw_len, out);
-    if (complete && is_head) {
-      out->body_len = 0;
-      out->body[0] = '\0';
-    }
+    int complete = parse_response(out->raw, out->raw_len, is_head, out);
     if (!complete) rc = SPK_EPROTO;
   }
   if (rc != SPK_OK) spk_test_response_free(out);

@@ -65,6 +65,19 @@ typedef struct spk_h1_request {
 int spk_h1_parse_request(const char *buf, size_t len, const spk_h1_limits_t *limits,
                          spk_h1_header_t *headers, size_t header_cap, spk_h1_request_t *out);
 
+/* Defaults used when `limits` is NULL or one of its size fields is 0. */
+#define SPK_H1_DEFAULT_MAX_REQUEST_LINE 8192
+#define SPK_H1_DEFAULT_MAX_HEADER_COUNT 100
+#define SPK_H1_DEFAULT_MAX_HEADER_BYTES 65536
+
+/* Named leniencies for spk_h1_parse_request_ex (strict is the default, DESIGN §6). */
+#define SPK_H1_LENIENT_MISSING_HOST 0x1u /* accept HTTP/1.1 without Host (RFC 9112 §3.2 says 400);
+                                            a duplicate or malformed Host is still refused */
+/* spk_h1_parse_request with leniency flags; flags == 0 is exactly spk_h1_parse_request. */
+int spk_h1_parse_request_ex(const char *buf, size_t len, const spk_h1_limits_t *limits,
+                            spk_h1_header_t *headers, size_t header_cap, unsigned flags,
+                            spk_h1_request_t *out);
+
 /* Chunked body decoder (RFC 9112 §7.1), incremental and in place. Chunk extensions are skipped
  * (bounded), trailer fields are syntax-checked and dropped. */
 typedef struct spk_h1_chunked {
