@@ -14,7 +14,9 @@
 #   NGINX=path        nginx binary [nginx from PATH, else /usr/sbin/nginx]
 #   STRICT=1          exit 1 when any problem (errors, non-2xx, crash) was flagged
 #   KEEP_TMP=1        keep the temp dir (wrk outputs, server logs) and print its path
-# Output: markdown on stdout, also written to bench/results/latest.md.
+#   OUT=path          where to write the report [bench/results/latest.md; with QUICK=1
+#                     bench/results/quick.md, so a smoke test never replaces the real results]
+# Output: markdown on stdout, also written to $OUT.
 set -euo pipefail
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -22,7 +24,9 @@ ROOT="$(cd "$BENCH_DIR/.." && pwd)"
 
 if [ "${QUICK:-0}" = 1 ]; then
   ROUNDS="${ROUNDS:-1}"; DURATION="${DURATION:-3s}"; STARTUP_RUNS="${STARTUP_RUNS:-3}"
+  OUT="${OUT:-$BENCH_DIR/results/quick.md}"
 fi
+OUT="${OUT:-$BENCH_DIR/results/latest.md}"
 ROUNDS="${ROUNDS:-3}"
 DURATION="${DURATION:-10s}"
 CONNECTIONS="${CONNECTIONS:-64}"
@@ -34,7 +38,8 @@ HOST=127.0.0.1
 EXPECT_BODY='{"message":"Hello, World!"}'
 
 log() { printf 'bench: %s\n' "$*" >&2; }
-die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
+DIED=0
+die() { printf 'bench: error: %s\n' "$*" >&2; DIED=1; exit 1; }
 
 # ---- tools -------------------------------------------------------------------------------------
 need() { command -v "$1" >/dev/null 2>&1 || die "$1 not found. $2"; }
@@ -119,6 +124,10 @@ cleanup() {
   [ -n "$WRK_PID" ] && kill -TERM "$WRK_PID" 2>/dev/null || true
   local sid
   for sid in "${STARTED[@]}"; do stop_session "$sid"; done
+  if [ "$rc" -ne 0 ] && [ "$rc" -ne 130 ] && [ "$DIED" = 0 ]; then
+    log "aborted unexpectedly (exit status $rc); keeping $WORK for inspection"
+    KEEP_TMP=1
+  fi
   if [ "${KEEP_TMP:-0}" = 1 ]; then
     log "temp dir kept: $WORK"
   else
@@ -129,11 +138,12 @@ cleanup() {
 trap cleanup EXIT
 trap 'log "interrupted"; exit 130' INT TERM
 
-# start_server NAME CMD... : starts CMD in its own session, stdout/stderr to $WORK/NAME.{out,err}.
+# start_server NAME CMD... : starts CMD in its own session, stdout/stderr appended to
+# $WORK/NAME.{out,err}.
 # Sets SERVER_PID.
 start_server() {
   local name=$1; shift
-  setsid "${SRV_PIN[@]}" "$@" </dev/null >"$WORK/$name.out" 2>"$WORK/$name.err" &
+  setsid "${SRV_PIN[@]}" "$@" </dev/null >>"$WORK/$name.out" 2>>"$WORK/$name.err" &
   SERVER_PID=$!
   STARTED+=("$SERVER_PID")
 }
@@ -193,7 +203,7 @@ status_kb() {
   echo "$sum"
 }
 
-session_pids() { pgrep -s "$1" 2>/dev/null | sort -n | tr '\n' ' '; }
+session_pids() { { pgrep -s "$1" 2>/dev/null || true; } | sort -n | tr '\n' ' '; }
 
 # ---- build -------------------------------------------------------------------------------------
 if [ -z "${EXAMPLE_BIN:-}" ]; then
@@ -206,7 +216,9 @@ if [ -z "${EXAMPLE_BIN:-}" ]; then
     die "release build failed (full log above is the tail of the cmake output)"
   fi
   EXAMPLE_BIN="$ROOT/build-release/spikard-example"
+  BUILD_DESC="Release build"
 fi
+BUILD_DESC="${BUILD_DESC:-given by EXAMPLE_BIN}"
 [ -x "$EXAMPLE_BIN" ] || die "server binary '$EXAMPLE_BIN' is not executable"
 
 # ---- nginx config ------------------------------------------------------------------------------
@@ -222,6 +234,8 @@ nginx_argv() { NGINX_ARGV=("$NGINX" -p "$1/" -e "$1/error.log" -c "$1/nginx.conf
 # ---- metadata ----------------------------------------------------------------------------------
 META="$WORK/meta.tsv"
 meta() { printf '%s\t%s\n' "$1" "$2" >>"$META"; }
+# event NAME TEXT: something went wrong outside a recorded run; listed under Problems.
+event() { printf '%s\t%s\n' "$1" "$2" >>"$WORK/events.tsv"; }
 meta date "$(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 meta nproc "$NPROC"
 meta cpu "$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || echo unknown)"
@@ -231,10 +245,13 @@ if [ "$commit" != unknown ] && ! git -C "$ROOT" diff --quiet HEAD -- 2>/dev/null
   commit="$commit (with uncommitted changes)"
 fi
 meta commit "$commit"
-meta nginx_version "$("$NGINX" -v 2>&1 | sed 's#^nginx version: ##')"
+meta nginx_version "$("$NGINX" -v 2>&1 | sed 's#^nginx version: nginx/##')"
 meta wrk_version "$(wrk -v 2>&1 | head -1 | awk '{print $2}')"
-cc_path=$(sed -n 's/^CMAKE_C_COMPILER:[A-Z]*=//p' "$ROOT/build-release/CMakeCache.txt" 2>/dev/null || true)
-[ -n "$cc_path" ] && meta compiler "$("$cc_path" --version 2>/dev/null | head -1)"
+meta build "$BUILD_DESC"
+if [ "$BUILD_DESC" = "Release build" ]; then
+  cc_path=$(sed -n 's/^CMAKE_C_COMPILER:[A-Z]*=//p' "$ROOT/build-release/CMakeCache.txt" 2>/dev/null || true)
+  [ -n "$cc_path" ] && meta compiler "$("$cc_path" --version 2>/dev/null | head -1)"
+fi
 meta libuv "$(pkg-config --modversion libuv 2>/dev/null || echo unknown)"
 meta example_bin "${EXAMPLE_BIN#"$ROOT/"}"
 meta rounds "$ROUNDS"; meta duration "$DURATION"; meta connections "$CONNECTIONS"
@@ -342,14 +359,20 @@ run_wrk() {
   [ "$WRK_RC" != 124 ] || echo "bench: wrk did not finish within ${bound}s and was killed" >>"$out"
 }
 
+# Other work on the machine skews the figures; record how busy it was just before the load runs.
+meta loadavg "$(cut -d' ' -f1-3 /proc/loadavg)"
 log "starting servers: spikard-example --workers 1, nginx (1 worker)"
 start_ours
 start_nginx
 
 if [ "$WARMUP" != 0 ]; then
   log "warm-up: $WARMUP each (not recorded)"
-  run_wrk ours "$WARMUP" "$WORK/warmup-ours.txt"
-  run_wrk nginx "$WARMUP" "$WORK/warmup-nginx.txt"
+  for name in ours nginx; do
+    run_wrk "$name" "$WARMUP" "$WORK/warmup-$name.txt"
+    if ! alive "${SID[$name]}"; then
+      event "$name" "died during the warm-up run (wrk exit $WRK_RC); wrk said: $(grep -iE 'error|non-2xx' "$WORK/warmup-$name.txt" | tr '\n' ' '); stderr: $(tail -c 600 "$WORK/$name.err" | tr '\t\n' '  ')"
+    fi
+  done
 fi
 
 RUNS="$WORK/runs.tsv"
@@ -359,6 +382,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
     label=$([ "$name" = ours ] && echo spikard-example || echo nginx)
     if ! alive "${SID[$name]}"; then
       log "$label is not running before round $r; restarting it"
+      event "$name" "was not running before round $r and was restarted"
       RESTARTS[$name]=$((RESTARTS[$name] + 1))
       if [ "$name" = ours ]; then start_ours; else start_nginx; fi
     fi
@@ -369,12 +393,14 @@ for ((r = 1; r <= ROUNDS; r++)); do
     run_wrk "$name" "$DURATION" "$out"
     c1=$(session_ticks "${SID[$name]}"); t1=$(date +%s%N)
     pids1=$(session_pids "${SID[$name]}")
-    wrk_rc=$WRK_RC; client_ticks=$CLIENT_TICKS
+    wrk_rc=$WRK_RC; client_ticks=$CLIENT_TICKS; server_ticks=$((c1 - c0))
     note=""
     health=ok
     if ! alive "${SID[$name]}"; then
       wait "${SID[$name]}" 2>/dev/null && st=0 || st=$?
       health=dead
+      # The dead server's own counters are gone and its CPU went to this shell's children time.
+      server_ticks=NA; client_ticks=NA
       note="server exited during the run (wait status $st); last stderr: $(tail -c 600 "$WORK/$name.err" | tr '\t\n' '  ')"
       stop_session "${SID[$name]}"
     elif ! check_answer "${URL[$name]}"; then
@@ -384,10 +410,11 @@ for ((r = 1; r <= ROUNDS; r++)); do
       note="process set changed during the run ($pids0-> $pids1); CPU figure unreliable"
     fi
     [ "$wrk_rc" = 0 ] || note="${note:+$note; }wrk exit status $wrk_rc"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$name" "$out" "$wrk_rc" "$((c1 - c0))" \
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$name" "$out" "$wrk_rc" "$server_ticks" \
       "$(( (t1 - t0) / 1000000 ))" "$client_ticks" "$health" "$note" >>"$RUNS"
     if [ "$health" = unresponsive ]; then
       log "$label does not answer after round $r; restarting it"
+      event "$name" "did not answer correctly after round $r and was restarted"
       stop_session "${SID[$name]}"
       RESTARTS[$name]=$((RESTARTS[$name] + 1))
       if [ "$name" = ours ]; then start_ours; else start_nginx; fi
@@ -411,11 +438,11 @@ done
 [ -s "$WORK/nginx/error.log" ] && tail -c 2000 "$WORK/nginx/error.log" >>"$WORK/stderr_nginx.txt"
 
 # ---- report ------------------------------------------------------------------------------------
-mkdir -p "$BENCH_DIR/results"
+mkdir -p "$(dirname "$OUT")"
 python3 "$BENCH_DIR/summarize.py" "$WORK" >"$WORK/report.md"
-cp "$WORK/report.md" "$BENCH_DIR/results/latest.md"
+cp "$WORK/report.md" "$OUT"
 cat "$WORK/report.md"
-log "report written to ${BENCH_DIR#"$ROOT/"}/results/latest.md"
+log "report written to ${OUT#"$ROOT/"}"
 problems=$(cat "$WORK/problems" 2>/dev/null || echo 0)
 if [ "$problems" != 0 ]; then
   log "WARNING: $problems problem(s) flagged; see the 'Problems' section of the report"

@@ -72,14 +72,14 @@ def read_runs(workdir, clk_tck):
             except OSError:
                 text = ""
             w = parse_wrk(text)
-            cpu_s = int(ticks) / clk_tck
+            cpu_s = int(ticks) / clk_tck if ticks.lstrip("-").isdigit() else None
+            client_s = int(client_ticks) / clk_tck if client_ticks.lstrip("-").isdigit() else None
             wall_s = int(wall_ms) / 1000.0
             run = dict(round=int(rnd), server=server, wrk_rc=rc, cpu_s=cpu_s, wall_s=wall_s,
-                       client_cpu_s=int(client_ticks) / clk_tck, health=health, note=note,
-                       wrk_text=text, **w)
-            run["cpu_util"] = cpu_s / wall_s if wall_s > 0 else None
-            run["client_util"] = run["client_cpu_s"] / wall_s if wall_s > 0 else None
-            run["rpcs"] = (w["requests"] / cpu_s) if (w["requests"] and cpu_s > 0) else None
+                       client_cpu_s=client_s, health=health, note=note, wrk_text=text, **w)
+            run["cpu_util"] = cpu_s / wall_s if (cpu_s is not None and wall_s > 0) else None
+            run["client_util"] = client_s / wall_s if (client_s is not None and wall_s > 0) else None
+            run["rpcs"] = (w["requests"] / cpu_s) if (w["requests"] and cpu_s) else None
             run["problems"] = problems_of(run)
             runs.append(run)
     return runs
@@ -178,8 +178,8 @@ def main():
     w("- Machine: %s CPU(s), %s; %s" % (meta.get("nproc", "?"), meta.get("cpu", "?"),
                                         meta.get("kernel", "?")))
     w("- Commit: %s" % meta.get("commit", "?"))
-    w("- Servers: `%s --workers 1` (Release%s, libuv %s) vs nginx %s (1 worker, access_log off)"
-      % (meta.get("example_bin", "spikard-example"),
+    w("- Servers: `%s --workers 1` (%s%s, libuv %s) vs nginx %s (1 worker, access_log off)"
+      % (meta.get("example_bin", "spikard-example"), meta.get("build", "?"),
          ", " + meta["compiler"] if meta.get("compiler") else "", meta.get("libuv", "?"),
          meta.get("nginx_version", "?")))
     w("- Load: wrk %s, %s thread(s), %s connections, %s per run, keep-alive, loopback; "
@@ -187,6 +187,9 @@ def main():
       % (meta.get("wrk_version", "?"), meta.get("threads", "?"), meta.get("connections", "?"),
          meta.get("duration", "?"), rounds,
          "; wrk pinned to CPU 0, servers to CPU 1" if meta.get("pin") == "1" else ""))
+    if meta.get("loadavg"):
+        w("- Load average just before the load runs: %s (1/5/15 min; anything well above 0 means "
+          "other work shared the CPUs)" % meta["loadavg"])
     w("")
 
     # ---- summary ----
@@ -214,6 +217,12 @@ def main():
         fmt_ratio(o["rps"], n["rps"]), fmt_ratio(o["p50"], n["p50"]), fmt_ratio(o["p99"], n["p99"]),
         fmt_ratio(o["cpu_s"], n["cpu_s"]), fmt_ratio(o["rpcs"], n["rpcs"])))
     w("")
+    flagged = [NAMES[k] for k in ("ours", "nginx") if summ[k]["bad"]]
+    if flagged:
+        w("⚠ %s: %s — medians include the flagged runs; see *Problems* below." % (
+            ", ".join(flagged), "; ".join("%d of %d run(s) flagged" % (summ[k]["bad"], summ[k]["n"])
+                                          for k in ("ours", "nginx") if summ[k]["bad"])))
+        w("")
     w("- Throughput ratio (ours/nginx): **%s**; efficiency ratio (requests per server CPU-second, "
       "ours/nginx): **%s**. Above 1× means spikard does better; for latency, below 1× is better."
       % (fmt_ratio(o["rps"], n["rps"]), fmt_ratio(o["rpcs"], n["rpcs"])))
@@ -242,8 +251,9 @@ def main():
     w("|---|---:|---:|")
     w("| Idle RSS, 1 worker (start + 1 s idle, no request) | %s | %s (%s processes) |" % (
         fmt_kb(meta.get("rss_ours_w1")), fmt_kb(meta.get("rss_nginx")), meta.get("procs_nginx", "?")))
-    w("| Idle RSS, default workers (%s threads) | %s | |" % (
-        meta.get("threads_ours_default", "?"), fmt_kb(meta.get("rss_ours_default"))))
+    w("| Idle RSS, default workers (one per core: %s; %s threads in all) | %s | |" % (
+        meta.get("nproc", "?"), meta.get("threads_ours_default", "?"),
+        fmt_kb(meta.get("rss_ours_default"))))
     w("| RSS after the load runs (peak) | %s (%s) | %s (%s) |" % (
         fmt_kb(meta.get("rss_after_ours")), fmt_kb(meta.get("hwm_ours")),
         fmt_kb(meta.get("rss_after_nginx")), fmt_kb(meta.get("hwm_nginx"))))
@@ -268,10 +278,12 @@ def main():
         if r["error_lines"] or r["rps"] is None or r["wrk_rc"] != "0":
             desc += "\n\n  ```\n" + "\n".join("  " + l for l in r["wrk_text"].strip().splitlines()[-25:]) + "\n  ```"
         problems.append(desc)
-    for name in ("ours", "nginx"):
-        restarts = int(meta.get("restarts_%s" % name, "0") or 0)
-        if restarts:
-            problems.append("%s had to be restarted %d time(s) during the rounds." % (NAMES[name], restarts))
+    epath = os.path.join(workdir, "events.tsv")
+    if os.path.exists(epath):
+        with open(epath, errors="replace") as f:
+            for line in f:
+                name, _, text = line.rstrip("\n").partition("\t")
+                problems.append("%s %s" % (NAMES.get(name, name), text))
     for key, s in su.items():
         if s and s.get("failures"):
             problems.append("Startup measurement (%s): %d run(s) failed: %s" % (

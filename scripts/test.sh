@@ -14,6 +14,8 @@ run_gcc() {
   CC=gcc cmake -S . -B build "${common[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
   cmake --build build -j "$jobs"
   ctest --test-dir build --output-on-failure -j "$jobs"
+  stage "install: pkg-config and CMake consumers, exported symbols"
+  scripts/check_install.sh build
 }
 run_asan() {
   stage "gcc ASan+UBSan: ctest"

@@ -13,6 +13,10 @@
  *   - The root is a STATIC node with an empty prefix; every pattern starts with '/'.
  *   - A node with at least one endpoint is terminal: its patterns end there. All endpoints of
  *     one node share the same path shape and differ by method only.
+ *   - Trailing-slash twins are real: a pattern that does not end in '/' (and is not a
+ *     catch-all) also puts a `twin` endpoint on the static "/" node below its own node, so a
+ *     twin competes in the normal priority order (`/a/` reaches `/a` before `/{p:path}`), and
+ *     an endpoint declared on `/a/` itself beats the twin for the same method.
  *
  * Matching
  *   A depth-first walk that tries, at each node, the static child first, then the parameter
@@ -253,13 +257,17 @@ static node_t *node_new(int kind, node_t *parent) {
 }
 
 /* Free one node's own storage (not its children; routes are owned by the router). */
-static void node_free_one(node_t *n) {
+static void node_free_fields(node_t *n) {
   spk__free(n->prefix);
   spk__free(n->name);
   spk__free(n->indices);
   spk__free(n->children);
   spk__free(n->eps);
   spk__free(n->allow);
+}
+
+static void node_free_one(node_t *n) {
+  node_free_fields(n);
   spk__free(n);
 }
 
@@ -280,9 +288,8 @@ static node_t *node_pop_child(node_t *n) {
   return c;
 }
 
-/* Free everything below `top` (and `top` itself unless it is the embedded root), without
- * recursion: descend to a leaf, free it, climb back. */
-static void subtree_free(node_t *top, int free_top) {
+/* Free every node below `top` without recursion: descend to a leaf, free it, climb back. */
+static void free_descendants(node_t *top) {
   node_t *n = top;
   for (;;) {
     node_t *c = node_pop_child(n);
@@ -290,20 +297,10 @@ static void subtree_free(node_t *top, int free_top) {
       n = c;
       continue;
     }
-    if (n == top) break;
+    if (n == top) return;
     node_t *p = n->parent;
     node_free_one(n);
     n = p;
-  }
-  if (free_top) {
-    node_free_one(top);
-  } else {
-    spk__free(top->prefix);
-    spk__free(top->name);
-    spk__free(top->indices);
-    spk__free(top->children);
-    spk__free(top->eps);
-    spk__free(top->allow);
   }
 }
 
@@ -515,7 +512,8 @@ spk__router_t *spk__router_new(void) {
 
 void spk__router_free(spk__router_t *r) {
   if (!r) return;
-  subtree_free(&r->root, 0);
+  free_descendants(&r->root);
+  node_free_fields(&r->root);
   for (size_t i = 0; i < r->nroutes; i++) spk__free(r->routes[i]);
   spk__free(r->routes);
   spk__free(r);

@@ -124,10 +124,13 @@ SPK_EXTERN int spk_server_start(spk_server_t *s) {
   s->started = 1;
 
   /* Worker threads never take SIGPIPE (a write to a reset socket must return EPIPE, not kill
-   * the process); the mask is inherited from this thread, which gets its own back. */
+   * the process), nor SIGINT/SIGTERM (those go to the host's threads, or to spk_server_run's).
+   * The mask is inherited from this thread, which gets its own back. */
   sigset_t block, old;
   sigemptyset(&block);
   sigaddset(&block, SIGPIPE);
+  sigaddset(&block, SIGINT);
+  sigaddset(&block, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &block, &old);
 
   int rc = 0;
@@ -185,12 +188,20 @@ typedef struct run_ctx {
   uv_signal_t sigint, sigterm;
   uv_async_t done;
   int signals;
+  sigset_t old_mask;
+  int mask_changed;
 } run_ctx_t;
 
 static void run_close_all(run_ctx_t *ctx) {
   uv_mutex_lock(&ctx->server->mu);
   ctx->server->done_async = NULL;
   uv_mutex_unlock(&ctx->server->mu);
+  /* Restore the caller's mask before the watchers go (libuv then resets the handlers to
+   * SIG_DFL): a host that blocked the signals keeps a late signal pending, not fatal. */
+  if (ctx->mask_changed) {
+    pthread_sigmask(SIG_SETMASK, &ctx->old_mask, NULL);
+    ctx->mask_changed = 0;
+  }
   if (!uv_is_closing((uv_handle_t *)&ctx->sigint)) uv_close((uv_handle_t *)&ctx->sigint, NULL);
   if (!uv_is_closing((uv_handle_t *)&ctx->sigterm)) uv_close((uv_handle_t *)&ctx->sigterm, NULL);
   if (!uv_is_closing((uv_handle_t *)&ctx->done)) uv_close((uv_handle_t *)&ctx->done, NULL);
@@ -219,6 +230,14 @@ static int run_with_signals(spk_server_t *s) {
   ctx.sigint.data = ctx.sigterm.data = ctx.done.data = &ctx;
   uv_signal_start(&ctx.sigint, on_run_signal, SIGINT);
   uv_signal_start(&ctx.sigterm, on_run_signal, SIGTERM);
+  /* Now that the watchers exist, take the signals on this thread even if the host blocked them
+   * (blocking them before spk_server_new closes the start-up window in which a signal would
+   * still have its default action); one that is already pending is delivered here. */
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  if (pthread_sigmask(SIG_UNBLOCK, &sigs, &ctx.old_mask) == 0) ctx.mask_changed = 1;
 
   uv_mutex_lock(&s->mu);
   int finished = s->alive == 0;
@@ -228,6 +247,7 @@ static int run_with_signals(spk_server_t *s) {
 
   uv_run(&loop, UV_RUN_DEFAULT);
   uv_loop_close(&loop);
+  if (ctx.mask_changed) pthread_sigmask(SIG_SETMASK, &ctx.old_mask, NULL);
   return 0;
 }
 

@@ -26,7 +26,7 @@ enum {
 };
 
 #define SPK__READ_SIZE 16384
-#define SPK__FLUSH_TIMEOUT_MS 10000 /* no write progress while closing */
+#define SPK__FLUSH_TIMEOUT_MS 10000 /* no byte left the write queue while closing */
 #define SPK__LINGER_MS 2000
 #define SPK__LINGER_STOPPING_MS 500
 #define SPK__IOV_STACK 16
@@ -85,8 +85,18 @@ static void arm(spk__tcp_conn_t *tc, uv_timer_cb cb, uint64_t ms) {
 /* ---- closing ---- */
 
 static void on_bound_timer(uv_timer_t *t) {
+  spk__tcp_conn_t *tc = t->data;
+  /* FLUSH: keep going while the peer reads (bytes left the write queue since the last tick). */
+  if (tc->state == SPK__TC_FLUSH) {
+    size_t queued = tc->h.stream.write_queue_size;
+    if (queued < tc->flush_queued) {
+      tc->flush_queued = queued;
+      arm(tc, on_bound_timer, SPK__FLUSH_TIMEOUT_MS);
+      return;
+    }
+  }
   /* FLUSH without progress, SHUTDOWN stuck, or LINGER over: cut. */
-  hard_close(t->data);
+  hard_close(tc);
 }
 
 static void discard_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
@@ -133,10 +143,12 @@ static void graceful_close(spk__tcp_conn_t *tc) {
     tc->reading = 0;
   }
   tc->state = SPK__TC_FLUSH;
-  if (tc->pending_writes == 0)
+  if (tc->pending_writes == 0) {
     start_shutdown(tc);
-  else
+  } else {
+    tc->flush_queued = tc->h.stream.write_queue_size;
     arm(tc, on_bound_timer, SPK__FLUSH_TIMEOUT_MS);
+  }
 }
 
 static void on_close(uv_handle_t *h) {
@@ -236,6 +248,7 @@ static void on_write(uv_write_t *req, int status) {
         start_shutdown(tc);
       else
         arm(tc, on_bound_timer, SPK__FLUSH_TIMEOUT_MS); /* progress: restart the bound */
+      tc->flush_queued = tc->h.stream.write_queue_size;
       break;
     default:
       break;
@@ -258,9 +271,15 @@ static void io_write(void *io_data, const spk__iov_t *iov, size_t iov_count, voi
     hard_close(tc);
     return;
   }
+  size_t total = 0;
   for (size_t i = 0; i < iov_count; i++) {
     bufs[i].base = (char *)(uintptr_t)iov[i].base;
     bufs[i].len = iov[i].len;
+    total += iov[i].len;
+  }
+  if (iov_count == 0) { /* libuv asserts nbufs > 0: an empty write still completes in order */
+    bufs[0] = uv_buf_init((char *)"", 0);
+    iov_count = 1;
   }
   wr->tc = tc;
   wr->token = token;
@@ -274,6 +293,7 @@ static void io_write(void *io_data, const spk__iov_t *iov, size_t iov_count, voi
     return;
   }
   tc->pending_writes++;
+  if (tc->state == SPK__TC_FLUSH) tc->flush_queued += total; /* not a stall */
 }
 
 static void on_conn_timer(uv_timer_t *t) {

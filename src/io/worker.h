@@ -147,6 +147,7 @@ struct spk__tcp_conn {
   int state;           /* SPK__TC_* in tcp_conn.c */
   int open_handles;    /* stream + timer, until both close callbacks ran */
   size_t pending_writes;
+  size_t flush_queued; /* write_queue_size at the last FLUSH tick (progress check) */
   unsigned reading : 1;
   unsigned eof : 1;
   /* Writes that never reached libuv (socket already closing): their spk__conn_write_done

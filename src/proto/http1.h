@@ -65,7 +65,16 @@ typedef struct spk_h1_request {
 int spk_h1_parse_request(const char *buf, size_t len, const spk_h1_limits_t *limits,
                          spk_h1_header_t *headers, size_t header_cap, spk_h1_request_t *out);
 
-/* Defaults used when `limits` is NULL or one of its size fields is 0. */
+/* Notes on spk_h1_parse_request (implementation in http1_parse.c):
+ * - `out` and `headers` are meaningful only when the return value is > 0.
+ * - Framing, Host, Transfer-Encoding and Content-Length rules are checked at the line that breaks
+ *   them, so a smuggling attempt is refused as early as a syntax error.
+ * - content_length == -1 && !chunked: no body (RFC 9112 §6.3 rule 7).
+ * - Absolute-form without a path ("http://h?q"): path is "/" and points at the "/" of "HTTP/1.x"
+ *   in the same buffer (every slice stays inside the head). A fragment ("#...") is dropped from
+ *   path and query; target keeps it. Userinfo in an authority is refused (RFC 9110 §4.2.4).
+ * - CONNECT: path and host are the authority. Methods are case-sensitive tokens.
+ * Defaults used when `limits` is NULL or one of its size fields is 0. */
 #define SPK_H1_DEFAULT_MAX_REQUEST_LINE 8192
 #define SPK_H1_DEFAULT_MAX_HEADER_COUNT 100
 #define SPK_H1_DEFAULT_MAX_HEADER_BYTES 65536
@@ -118,7 +127,10 @@ typedef struct spk_h1_response_head {
 } spk_h1_response_head_t;
 
 /* Append the status line, headers, Date, framing headers and the blank line to `out`.
- * 0 or SPK_ENOMEM. */
+ * 0 or SPK_ENOMEM; SPK_EINVAL (nothing appended) for a status outside 100..999, or an
+ * application header whose name is not a token or whose value holds CR, LF, NUL or another CTL
+ * (response splitting). Application Content-Length / Transfer-Encoding fields are dropped (the
+ * framing is derived from content_length); an application Date replaces `date`. */
 int spk_h1_write_head(spk__buf_t *out, const spk_h1_response_head_t *h);
 
 /* Chunk framing: "<hex>\r\n" into out (>= 20 bytes), returns its length. The data follows, then

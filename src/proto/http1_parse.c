@@ -80,7 +80,7 @@ static int is_digit(char c) { return c >= '0' && c <= '9'; }
 
 /* uri-host [ ":" port ] (RFC 3986 §3.2.2-3). No userinfo: RFC 9110 §4.2.4 tells recipients to
  * treat it as an error, and an "@" in an authority is a classic host-confusion trick.
- * port_mode: 0 optional (may be empty), 1 required and non-empty. */
+ * With port_required the port must be present and non-empty (authority-form). */
 static int valid_authority(const char *p, size_t n, int port_required) {
   size_t i = 0;
   if (n == 0) return 0;
@@ -250,119 +250,91 @@ static int is_token(const char *p, size_t n) {
   return 1;
 }
 
-/* Derive and check framing and connection semantics from the complete header list. */
-static int check_semantics(spk_h1_request_t *out, unsigned flags) {
-  const spk_h1_header_t *hs = out->headers;
-  size_t count = out->header_count;
-  int cl_seen = 0, te_seen = 0, host_count = 0;
-  int conn_close = 0, conn_keep = 0, conn_upgrade = 0, has_upgrade = 0, expect = 0;
-  int64_t cl = -1;
-  const spk_h1_header_t *host = NULL;
-  int rc;
+/* Framing and connection semantics, checked field by field as each line completes (so that a
+ * smuggling attempt is refused at the offending line, as early as a syntax error would be) and
+ * finished once the head is complete. */
+typedef struct sem {
+  int cl_seen, te_seen, host_count;
+  int conn_close, conn_keep, conn_upgrade, has_upgrade, expect;
+  int64_t cl;
+  const spk_h1_header_t *host;
+} sem_t;
 
-  for (size_t k = 0; k < count; k++) {
-    const spk_h1_header_t *h = &hs[k];
-    switch (h->name.len) {
-      case 4:
-        if (NAME_IS(h, "host")) {
-          host_count++;
-          host = h;
-        }
-        break;
-      case 6:
-        if (NAME_IS(h, "expect")) {
-          list_iter_t it = {h->value.ptr, h->value.len, 0, 0};
-          const char *e;
-          size_t n;
-          while (list_next(&it, &e, &n))
-            if (spk__strieq(e, n, "100-continue", 12)) expect = 1;
-        }
-        break;
-      case 7:
-        if (NAME_IS(h, "upgrade")) has_upgrade = 1;
-        break;
-      case 10:
-        if (NAME_IS(h, "connection")) {
-          list_iter_t it = {h->value.ptr, h->value.len, 0, 0};
-          const char *e;
-          size_t n;
-          while (list_next(&it, &e, &n)) {
-            if (spk__strieq(e, n, "close", 5))
-              conn_close = 1;
-            else if (spk__strieq(e, n, "keep-alive", 10))
-              conn_keep = 1;
-            else if (spk__strieq(e, n, "upgrade", 7))
-              conn_upgrade = 1;
-          }
-        }
-        break;
-      case 14:
-        if (NAME_IS(h, "content-length")) {
-          rc = parse_content_length(&h->value, &cl_seen, &cl);
-          if (rc) return rc;
-        }
-        break;
-      case 17:
-        if (NAME_IS(h, "transfer-encoding")) te_seen = 1;
-        break;
-      default:
-        break;
-    }
-  }
-
-  out->content_length = cl_seen ? cl : -1;
-  out->chunked = 0;
-  if (te_seen) {
-    /* RFC 9112 §6.1: Transfer-Encoding is an HTTP/1.1 feature; a 1.0 message carrying it has
-     * faulty framing. §6.3: with Content-Length too, it is a smuggling attempt. */
-    if (out->minor_version == 0) return SPK_EPROTO;
-    if (cl_seen) return SPK_ESMUGGLE;
-    int chunked_count = 0, last_chunked = 0, others = 0;
-    for (size_t k = 0; k < count; k++) {
-      const spk_h1_header_t *h = &hs[k];
-      if (h->name.len != 17 || !NAME_IS(h, "transfer-encoding")) continue;
-      list_iter_t it = {h->value.ptr, h->value.len, 0, 0};
-      const char *e;
-      size_t n;
+static int on_field(sem_t *s, const spk_h1_header_t *h, int minor) {
+  list_iter_t it = {h->value.ptr, h->value.len, 0, 0};
+  const char *e;
+  size_t n;
+  switch (h->name.len) {
+    case 4:
+      if (!NAME_IS(h, "host")) break;
+      /* RFC 9112 §3.2: more than one Host, or an invalid one, is a 400. An empty value is
+       * allowed (RFC 9110 §7.2: no authority). */
+      if (++s->host_count > 1) return SPK_EPROTO;
+      if (h->value.len && !valid_authority(h->value.ptr, h->value.len, 0)) return SPK_EPROTO;
+      s->host = h;
+      break;
+    case 6:
+      if (!NAME_IS(h, "expect")) break;
+      while (list_next(&it, &e, &n))
+        if (spk__strieq(e, n, "100-continue", 12)) s->expect = 1;
+      break;
+    case 7:
+      if (NAME_IS(h, "upgrade")) s->has_upgrade = 1;
+      break;
+    case 10:
+      if (!NAME_IS(h, "connection")) break;
+      while (list_next(&it, &e, &n)) {
+        if (spk__strieq(e, n, "close", 5))
+          s->conn_close = 1;
+        else if (spk__strieq(e, n, "keep-alive", 10))
+          s->conn_keep = 1;
+        else if (spk__strieq(e, n, "upgrade", 7))
+          s->conn_upgrade = 1;
+      }
+      break;
+    case 14:
+      if (!NAME_IS(h, "content-length")) break;
+      if (s->te_seen) return SPK_ESMUGGLE; /* TE.CL (RFC 9112 §6.3) */
+      return parse_content_length(&h->value, &s->cl_seen, &s->cl);
+    case 17:
+      if (!NAME_IS(h, "transfer-encoding")) break;
+      /* RFC 9112 §6.1: Transfer-Encoding is an HTTP/1.1 feature; a 1.0 message carrying it has
+       * faulty framing. */
+      if (minor == 0) return SPK_EPROTO;
+      if (s->cl_seen) return SPK_ESMUGGLE; /* CL.TE */
       while (list_next(&it, &e, &n)) {
         /* Empty elements and parameters are refused: the framing of a request must not depend
-         * on how leniently a hop reads this field. */
+         * on how leniently each hop reads this field. */
         if (!is_token(e, n)) return SPK_EPROTO;
-        if (spk__strieq(e, n, "chunked", 7)) {
-          chunked_count++;
-          last_chunked = 1;
-        } else {
-          others++;
-          last_chunked = 0;
-        }
+        /* We decode no transfer coding but chunked, applied exactly once and last. Any other
+         * coding, anywhere, or a second chunked, makes the body length unknowable to us. */
+        if (!spk__strieq(e, n, "chunked", 7) || s->te_seen) return SPK_ENOTIMPL;
+        s->te_seen = 1;
       }
-    }
-    /* We decode no transfer coding but chunked, applied exactly once, last. */
-    if (chunked_count != 1 || !last_chunked || others) return SPK_ENOTIMPL;
-    out->chunked = 1;
-    out->content_length = -1;
+      break;
+    default:
+      break;
   }
+  return 0;
+}
 
-  /* Host (RFC 9112 §3.2): exactly one in HTTP/1.1, never more than one, and well-formed. An
-   * empty value is allowed (RFC 9110 §7.2: authority absent). */
-  if (host_count > 1) return SPK_EPROTO;
-  if (host_count == 0 && out->minor_version == 1 && !(flags & SPK_H1_LENIENT_MISSING_HOST))
-    return SPK_EPROTO;
-  if (host && host->value.len && !valid_authority(host->value.ptr, host->value.len, 0))
-    return SPK_EPROTO;
+static int finish_head(const sem_t *s, spk_h1_request_t *out, unsigned flags) {
+  if (s->host_count == 0 && out->minor_version == 1 && !(flags & SPK_H1_LENIENT_MISSING_HOST))
+    return SPK_EPROTO; /* RFC 9112 §3.2 */
+  out->content_length = s->cl_seen ? s->cl : -1;
+  out->chunked = s->te_seen ? 1 : 0;
   if (out->target_form != SPK_H1_ABSOLUTE_FORM && out->target_form != SPK_H1_AUTHORITY_FORM) {
-    if (host)
-      out->host = host->value;
+    if (s->host)
+      out->host = s->host->value;
     else
       out->host.len = 0;
   }
-
   if (out->minor_version == 1) {
-    out->keep_alive = !conn_close;
-    out->expect_continue = expect;       /* RFC 9110 §10.1.1: ignored in HTTP/1.0 */
-    out->upgrade = conn_upgrade && has_upgrade; /* RFC 9110 §7.8: ignored in HTTP/1.0 */
+    out->keep_alive = !s->conn_close;
+    out->expect_continue = s->expect;                 /* RFC 9110 §10.1.1: 1.0 ignores it */
+    out->upgrade = s->conn_upgrade && s->has_upgrade; /* RFC 9110 §7.8: 1.0 ignores it */
   } else {
-    out->keep_alive = conn_keep && !conn_close;
+    out->keep_alive = s->conn_keep && !s->conn_close;
     out->expect_continue = 0;
     out->upgrade = 0;
   }
@@ -455,6 +427,8 @@ int spk_h1_parse_request_ex(const char *buf, size_t len, const spk_h1_limits_t *
 
   /* field-line = field-name ":" OWS field-value OWS CRLF */
   size_t count = 0;
+  sem_t sem;
+  memset(&sem, 0, sizeof sem);
   const size_t lim = x.len < x.maxhb ? x.len : x.maxhb;
 #define SCAN_END() return (i >= x.maxhb ? SPK_EHDRTOOLARGE : SPK_EAGAIN)
   for (;;) {
@@ -489,6 +463,8 @@ int spk_h1_parse_request_ex(const char *buf, size_t len, const spk_h1_limits_t *
     headers[count].name.len = n1 - n0;
     headers[count].value.ptr = buf + v0;
     headers[count].value.len = v1 - v0;
+    rc = on_field(&sem, &headers[count], out->minor_version);
+    if (rc) return rc;
     count++;
     i += 2;
   }
@@ -497,9 +473,7 @@ int spk_h1_parse_request_ex(const char *buf, size_t len, const spk_h1_limits_t *
   out->headers = headers;
   out->header_count = count;
   out->head_len = i;
-  out->expect_continue = 0;
-  out->upgrade = 0;
-  rc = check_semantics(out, flags);
+  rc = finish_head(&sem, out, flags);
   if (rc) return rc;
   return (int)i;
 }

@@ -31,7 +31,7 @@ def server_binary():
 class Server:
     """spk-test-server in a subprocess; use as a context manager."""
 
-    def __init__(self, *args, workers=None, binary=None):
+    def __init__(self, *args, workers=None, binary=None, preexec_fn=None):
         self.args = [str(a) for a in args]
         if workers is not None:
             self.args += ["--workers", str(workers)]
@@ -39,13 +39,15 @@ class Server:
         self.proc = None
         self.port = None
         self.stderr_path = None
+        self.preexec_fn = preexec_fn
 
     def start(self, timeout=10.0):
         import tempfile
         fd, self.stderr_path = tempfile.mkstemp(prefix="spk-bb-", suffix=".err")
         errf = os.fdopen(fd, "w")
         self.proc = subprocess.Popen([self.binary] + self.args, stdout=subprocess.PIPE,
-                                     stderr=errf, stdin=subprocess.DEVNULL)
+                                     stderr=errf, stdin=subprocess.DEVNULL,
+                                     preexec_fn=self.preexec_fn)
         errf.close()
         deadline = time.monotonic() + timeout
         line = b""
@@ -86,8 +88,9 @@ class Server:
             return None
 
     def kill(self):
+        """SIGTERM (graceful), then SIGKILL after 5s. Returns the exit status."""
         if self.proc is None:
-            return
+            return None
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -95,16 +98,32 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=5)
+                self.killed = True
         if self.proc.stdout:
             self.proc.stdout.close()
+        return self.proc.returncode
 
     def cleanup(self):
-        self.kill()
+        """Stop the server and fail when it did not exit cleanly (status 0 after SIGTERM, no
+        sanitizer report: LeakSanitizer runs at exit in the sanitizer build)."""
+        rc = self.kill()
+        err = self.stderr_text()
         if self.stderr_path:
             try:
                 os.unlink(self.stderr_path)
             except OSError:
                 pass
+            self.stderr_path = None
+        if rc is None:
+            return
+        markers = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                   "WARNING: ThreadSanitizer")
+        if any(m in err for m in markers):
+            raise AssertionError("sanitizer report from the server:\n" + err)
+        if getattr(self, "killed", False):
+            raise AssertionError("server ignored SIGTERM for 5s; stderr:\n" + err)
+        if rc != 0:
+            raise AssertionError("server exited with %r; stderr:\n%s" % (rc, err))
 
     def __enter__(self):
         return self.start()

@@ -110,5 +110,26 @@ def test_client_half_close_still_answered():
         check(r.at_eof(2.0), "server did not close after the peer's EOF")
 
 
+def test_keepalive_timer_not_running_during_write():
+    """The idle timer starts when the response has been written, not when it was queued: a
+    response that takes longer than keepalive_timeout to drain keeps the connection usable."""
+    import socket as _socket
+    body = b"w" * (8 * 1024 * 1024)
+    with Server("--keepalive-ms", "300", "--max-body", str(len(body))) as srv:
+        s = _socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+        s.setsockopt(_socket.SOL_SOCKET, _socket.SO_RCVBUF, 65536)
+        try:
+            s.sendall(request_bytes("POST", "/echo", body=body))
+            time.sleep(1.0)  # stall well past the keep-alive timeout with the response queued
+            r = Reader(s)
+            resp = r.read_response()
+            eq(len(resp.body), len(body), "body length")
+            check(resp.header("connection", "").lower() != "close", "response said close")
+            s.sendall(request_bytes("GET", "/hello"))
+            eq(r.read_response().body, b"hello", "second request on the connection")
+        finally:
+            s.close()
+
+
 if __name__ == "__main__":
     run_tests(globals())

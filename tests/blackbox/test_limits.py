@@ -1,5 +1,6 @@
 """Limits and timeouts: 414, 431, 413 (Content-Length and chunked), 408 (slowloris), idle."""
 import os
+import select
 import sys
 import time
 
@@ -80,24 +81,26 @@ def test_header_timeout_slowloris():
     with Server("--header-timeout-ms", "500") as srv, srv.connect() as s:
         t0 = time.monotonic()
         s.sendall(b"GET /hello HTTP/1.1\r\nHost: x\r\n")
-        r = Reader(s)
         # keep trickling header bytes: the head deadline is total, not per read
-        status = None
+        answered = None
         try:
             for i in range(30):
-                time.sleep(0.1)
+                if select.select([s], [], [], 0.1)[0]:
+                    answered = time.monotonic() - t0
+                    break
                 s.sendall(b"X-Slow-%d: 1\r\n" % i)
         except (BrokenPipeError, ConnectionResetError):
-            pass
+            answered = time.monotonic() - t0
+        check(answered is not None, "no answer while trickling headers for 3s")
+        check(answered < 1.5, "answered after %.2fs (header timeout 0.5s)" % answered)
+        r = Reader(s)
+        status = None
         try:
-            resp = r.read_response()
-            status = resp.status
+            status = r.read_response().status
         except (Closed, ConnectionResetError):
             pass
-        dt = time.monotonic() - t0
         check(status in (408, None), "unexpected status %r" % status)
-        check(dt < 3.0, "slowloris connection lasted %.2fs" % dt)
-        check(r.eof or r.at_eof(2.0), "connection not closed")
+        check(r.eof or r.at_eof(3.0), "connection not closed")
 
 
 def test_header_timeout_answers_408():
@@ -126,7 +129,12 @@ def test_idle_new_connection_closed():
     with Server("--header-timeout-ms", "300", "--keepalive-ms", "300") as srv, \
             srv.connect() as s:
         r = Reader(s)
-        check(r.at_eof(3.0), "silent connection still open after 3s (timeouts 300ms)")
+        if r.at_eof(3.0):
+            return
+        # a 408 before closing is fine too
+        check(r.buf, "silent connection still open after 3s (timeouts 300ms)")
+        eq(r.read_response().status, 408)
+        check(r.at_eof(2.0), "connection not closed after 408")
 
 
 def test_server_survives_errors():

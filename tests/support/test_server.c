@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,6 +234,14 @@ int main(int argc, char **argv) {
     spk_app_free(app);
     return 1;
   }
+
+  /* Block SIGINT/SIGTERM until spk_server_run has its handlers (it unblocks them then), so a
+   * signal sent right after "PORT" is never fatal. */
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
   spk_server_t *srv = NULL;
   rc = spk_server_new(&srv, app, &cfg);

@@ -12,10 +12,10 @@ static long fail_at_; /* 0: never */
 
 static void *t_malloc(size_t n) {
   if (fail_at_ && ++count_ == fail_at_) return NULL;
-  size_t *p = malloc(n + 16);
+  char *p = malloc(n + 16);
   if (!p) return NULL;
   live_++;
-  return (char *)p + 16;
+  return p + 16;
 }
 static void t_free(void *p) {
   if (!p) return;
@@ -25,7 +25,8 @@ static void t_free(void *p) {
 /* The block header stores the size, so realloc can copy. */
 static void *t_realloc(void *p, size_t n) {
   if (!p) return t_malloc(n);
-  size_t old = *(size_t *)((char *)p - 16);
+  size_t old;
+  memcpy(&old, (char *)p - 16, sizeof(old));
   void *q = t_malloc(n);
   if (!q) return NULL;
   memcpy(q, p, old < n ? old : n);
@@ -34,7 +35,7 @@ static void *t_realloc(void *p, size_t n) {
 }
 static void *t_malloc_sized(size_t n) {
   void *p = t_malloc(n);
-  if (p) *(size_t *)((char *)p - 16) = n;
+  if (p) memcpy((char *)p - 16, &n, sizeof(n));
   return p;
 }
 static void *t_calloc_sized(size_t c, size_t n) {
@@ -44,7 +45,7 @@ static void *t_calloc_sized(size_t c, size_t n) {
 }
 static void *t_realloc_sized(void *p, size_t n) {
   void *q = t_realloc(p, n);
-  if (q) *(size_t *)((char *)q - 16) = n;
+  if (q) memcpy((char *)q - 16, &n, sizeof(n));
   return q;
 }
 
