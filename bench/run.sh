@@ -361,6 +361,11 @@ run_wrk() {
 
 # Other work on the machine skews the figures; record how busy it was just before the load runs.
 meta loadavg "$(cut -d' ' -f1-3 /proc/loadavg)"
+busy=$(ps -eo pcpu=,pid=,comm= --sort=-pcpu 2>/dev/null | awk -v me=$$ '$1 >= 20 && $2 != me { printf "%s(%s%%) ", $3, $1 }' | head -c 300 || true)
+if [ -n "$busy" ]; then
+  log "warning: other busy processes on the machine: $busy— figures will be noisy"
+  meta busy "$busy"
+fi
 log "starting servers: spikard-example --workers 1, nginx (1 worker)"
 start_ours
 start_nginx

@@ -190,6 +190,8 @@ def main():
     if meta.get("loadavg"):
         w("- Load average just before the load runs: %s (1/5/15 min; anything well above 0 means "
           "other work shared the CPUs)" % meta["loadavg"])
+    if meta.get("busy"):
+        w("- ⚠ Other busy processes when the load runs started (lifetime CPU%%): %s" % meta["busy"].strip())
     w("")
 
     # ---- summary ----

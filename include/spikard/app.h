@@ -59,7 +59,8 @@ typedef struct spk_limits {
   size_t max_header_bytes;   /* bytes of the whole head (65536) → 431 */
   size_t max_body_bytes;     /* request body (10 MiB) → 413 */
   uint32_t header_timeout_ms;    /* time to receive a full head (10000) → 408 and close */
-  uint32_t body_timeout_ms;      /* time between body reads (30000) → 408 and close */
+  uint32_t body_timeout_ms;      /* idle time between body reads (30000) → 408 and close;
+                                    also between write progress to a client that does not read */
   uint32_t keepalive_timeout_ms; /* idle time between requests (5000) → close */
   int allow_connect;             /* accept CONNECT authority-form (0: 405) */
 } spk_limits_t;

@@ -44,7 +44,12 @@ SPK_EXTERN int spk_server_port(const spk_server_t *server);
 /* Start the workers and return at once. */
 SPK_EXTERN int spk_server_start(spk_server_t *server);
 
-/* Start (if needed) and block until the server has stopped (signal or spk_server_stop). */
+/* Start (if needed) and block until the server has stopped (signal or spk_server_stop).
+ * With handle_signals, SIGINT/SIGTERM are handled on the calling thread from the moment the
+ * handlers exist (the worker threads block them). A program that must not die from a signal
+ * arriving before this call should block SIGINT/SIGTERM before spk_server_new; run unblocks
+ * them once its handlers are installed and restores the previous mask on return. A second
+ * signal during a graceful shutdown cuts every connection at once. */
 SPK_EXTERN int spk_server_run(spk_server_t *server);
 
 /* Begin a graceful shutdown: stop accepting, finish in-flight requests, close idle connections,
@@ -54,7 +59,8 @@ SPK_EXTERN void spk_server_stop(spk_server_t *server);
 /* Wait for the workers to exit (after spk_server_stop). */
 SPK_EXTERN int spk_server_wait(spk_server_t *server);
 
-/* Stop, wait and free. */
+/* Stop, wait and free. Every async handler must have called spk_res_end before this: the
+ * worker that would receive the completion is gone afterwards. */
 SPK_EXTERN void spk_server_free(spk_server_t *server);
 
 #ifdef __cplusplus

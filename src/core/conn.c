@@ -15,7 +15,7 @@
 #include "util/strutil.h"
 
 enum conn_state { ST_HEAD, ST_BODY, ST_HANDLER };
-enum timer_kind { TIMER_NONE, TIMER_KEEPALIVE, TIMER_HEADER, TIMER_BODY };
+enum timer_kind { TIMER_NONE, TIMER_KEEPALIVE, TIMER_HEADER, TIMER_BODY, TIMER_WRITE };
 
 /* Stop reading while this many responses are still being written (back-pressure). */
 #define MAX_PENDING_WRITES 8
@@ -47,8 +47,10 @@ struct spk__conn {
 
 static const char continue_100[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
-static void set_timer(spk__conn_t *c, enum timer_kind kind) {
-  if (c->timer == kind) return;
+/* Arm the connection's one timer for `kind`. The same kind is not re-armed (a header deadline
+ * is absolute) unless `progress` says bytes moved (body and write timeouts are idle times). */
+static void arm_timer(spk__conn_t *c, enum timer_kind kind, int progress) {
+  if (c->timer == kind && !progress) return;
   const spk_limits_t *l = &c->app->limits;
   uint32_t ms = 0;
   switch (kind) {
@@ -56,10 +58,13 @@ static void set_timer(spk__conn_t *c, enum timer_kind kind) {
     case TIMER_KEEPALIVE: ms = l->keepalive_timeout_ms; break;
     case TIMER_HEADER: ms = l->header_timeout_ms; break;
     case TIMER_BODY: ms = l->body_timeout_ms; break;
+    case TIMER_WRITE: ms = l->body_timeout_ms; break;
   }
   c->timer = kind;
   if (c->io->set_timer) c->io->set_timer(c->io_data, ms);
 }
+
+static void set_timer(spk__conn_t *c, enum timer_kind kind) { arm_timer(c, kind, 0); }
 
 spk__conn_t *spk__conn_new(const spk_app_t *app, const spk__conn_io_t *io, void *io_data,
                            void *wake_data, const char *remote, int remote_port) {
@@ -79,6 +84,7 @@ spk__conn_t *spk__conn_new(const spk_app_t *app, const spk__conn_io_t *io, void 
   c->remote_port = remote_port;
   spk_h1_date_update(&c->date, (int64_t)time(NULL));
   c->state = ST_HEAD;
+  set_timer(c, TIMER_HEADER); /* a connection that never sends a byte must not live forever */
   return c;
 }
 
@@ -254,6 +260,7 @@ static spk__conn_action_t on_head(spk__conn_t *c) {
   if (h.chunked) {
     spk_h1_chunked_init(&c->dec);
   } else {
+    c->body_dst = NULL;
     c->body_remaining = h.content_length > 0 ? (uint64_t)h.content_length : 0;
     if (c->body_remaining) {
       c->body_dst = spk__arena_alloc(&c->cur->arena, (size_t)c->body_remaining + 1);
@@ -304,7 +311,7 @@ static spk__conn_action_t on_body(spk__conn_t *c) {
   return dispatch(c);
 need_more:
   if (c->peer_eof) return SPK__CONN_CLOSE;
-  set_timer(c, TIMER_BODY);
+  arm_timer(c, TIMER_BODY, 1); /* idle time between body reads */
   return SPK__CONN_CONTINUE;
 }
 
@@ -316,13 +323,18 @@ static spk__conn_action_t process(spk__conn_t *c) {
       case ST_HANDLER:
         return SPK__CONN_PAUSE;
       case ST_HEAD:
-        if (c->pending_writes >= MAX_PENDING_WRITES) return SPK__CONN_PAUSE;
+        if (c->pending_writes >= MAX_PENDING_WRITES) {
+          set_timer(c, TIMER_WRITE);
+          return SPK__CONN_PAUSE;
+        }
         if (c->in.len == 0) {
           if (c->peer_eof || c->shutting_down) {
             c->closing = 1;
             return SPK__CONN_CLOSE;
           }
-          set_timer(c, TIMER_KEEPALIVE);
+          /* Idle starts once our responses are written; until then a client that does not
+           * read gets the write timeout. */
+          set_timer(c, c->pending_writes ? TIMER_WRITE : TIMER_KEEPALIVE);
           return SPK__CONN_CONTINUE;
         }
         if (c->shutting_down) {
@@ -365,6 +377,7 @@ spk__conn_action_t spk__conn_feed(spk__conn_t *c, const char *data, size_t len) 
 
 spk__conn_action_t spk__conn_write_done(spk__conn_t *c, void *token) {
   if (c->pending_writes) c->pending_writes--;
+  if (c->timer == TIMER_WRITE) arm_timer(c, c->pending_writes ? TIMER_WRITE : TIMER_KEEPALIVE, 1);
   if (token) spk__exchange_free(token);
   if (c->closing) return SPK__CONN_CLOSE;
   return process(c);
@@ -384,6 +397,7 @@ spk__conn_action_t spk__conn_timeout(spk__conn_t *c) {
     case TIMER_BODY:
       return fail(c, 408, "The request was not received in time");
     case TIMER_KEEPALIVE:
+    case TIMER_WRITE: /* the client stopped reading: nothing sensible left to send */
       c->closing = 1;
       return SPK__CONN_CLOSE;
     case TIMER_NONE:
