@@ -359,16 +359,23 @@ run_wrk() {
   [ "$WRK_RC" != 124 ] || echo "bench: wrk did not finish within ${bound}s and was killed" >>"$out"
 }
 
-# Other work on the machine skews the figures; record how busy it was just before the load runs.
-meta loadavg "$(cut -d' ' -f1-3 /proc/loadavg)"
-busy=$(ps -eo pcpu=,pid=,comm= --sort=-pcpu 2>/dev/null | awk -v me=$$ '$1 >= 20 && $2 != me { printf "%s(%s%%) ", $3, $1 }' | head -c 300 || true)
+log "starting servers: spikard-example --workers 1, nginx (1 worker)"
+start_ours
+start_nginx
+
+# Other work on the machine skews the figures; record how busy it was just before the load runs
+# (machine-wide CPU use over 1 s from /proc/stat, while nothing of ours is active).
+cpu_sample() { read -r _ u n s i w q sq st _ </proc/stat; BUSY=$((u + n + s + q + sq + st)); ALL=$((BUSY + i + w)); }
+cpu_sample; b0=$BUSY; a0=$ALL; sleep 1; cpu_sample
+idle_busy=$(( (BUSY - b0) * 100 / (ALL - a0 > 0 ? ALL - a0 : 1) ))
+meta idle_busy "$idle_busy"
+[ "$idle_busy" -lt 10 ] || log "warning: the machine was ${idle_busy}% busy before the load runs — figures will be noisy"
+busy=$(ps -eo pcpu=,etimes=,comm= --sort=-pcpu 2>/dev/null |
+       awk '$1 >= 20 && $2 >= 2 { printf "%s(%s%%) ", $3, $1 }' | head -c 300 || true)
 if [ -n "$busy" ]; then
   log "warning: other busy processes on the machine: $busy— figures will be noisy"
   meta busy "$busy"
 fi
-log "starting servers: spikard-example --workers 1, nginx (1 worker)"
-start_ours
-start_nginx
 
 if [ "$WARMUP" != 0 ]; then
   log "warm-up: $WARMUP each (not recorded)"

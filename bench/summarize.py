@@ -187,9 +187,10 @@ def main():
       % (meta.get("wrk_version", "?"), meta.get("threads", "?"), meta.get("connections", "?"),
          meta.get("duration", "?"), rounds,
          "; wrk pinned to CPU 0, servers to CPU 1" if meta.get("pin") == "1" else ""))
-    if meta.get("loadavg"):
-        w("- Load average just before the load runs: %s (1/5/15 min; anything well above 0 means "
-          "other work shared the CPUs)" % meta["loadavg"])
+    if meta.get("idle_busy"):
+        w("- Machine CPU use in the 1 s before the load runs (servers idle): %s%%%s" % (
+            meta["idle_busy"], "" if int(meta["idle_busy"]) < 10 else
+            " ⚠ — other work was sharing the CPUs; figures are noisy"))
     if meta.get("busy"):
         w("- ⚠ Other busy processes when the load runs started (lifetime CPU%%): %s" % meta["busy"].strip())
     w("")

@@ -60,7 +60,54 @@ SPK_EXTERN int spk_req_param_at(const spk_req_t *req, size_t index, spk_str_t *n
 SPK_EXTERN int spk_req_param_int(const spk_req_t *req, const char *name, int64_t *value);
 SPK_EXTERN int spk_req_param_double(const spk_req_t *req, const char *name, double *value);
 
-/* Headers: names compared case-insensitively; values with surrounding whitespace removed.
+/* Well-known header names, interned when the request is parsed so that lookups by id compare
+ * one byte per field instead of strings. Numbers are stable. */
+#define SPK_HEADER_MAP(X)                                                        \
+  X(ACCEPT, 1, "accept")                                                         \
+  X(ACCEPT_ENCODING, 2, "accept-encoding")                                       \
+  X(ACCEPT_LANGUAGE, 3, "accept-language")                                       \
+  X(AUTHORIZATION, 4, "authorization")                                           \
+  X(CACHE_CONTROL, 5, "cache-control")                                           \
+  X(CONNECTION, 6, "connection")                                                 \
+  X(CONTENT_ENCODING, 7, "content-encoding")                                     \
+  X(CONTENT_LENGTH, 8, "content-length")                                         \
+  X(CONTENT_TYPE, 9, "content-type")                                             \
+  X(COOKIE, 10, "cookie")                                                        \
+  X(EXPECT, 11, "expect")                                                        \
+  X(HOST, 12, "host")                                                            \
+  X(IF_MODIFIED_SINCE, 13, "if-modified-since")                                  \
+  X(IF_NONE_MATCH, 14, "if-none-match")                                          \
+  X(LAST_EVENT_ID, 15, "last-event-id")                                          \
+  X(ORIGIN, 16, "origin")                                                        \
+  X(RANGE, 17, "range")                                                          \
+  X(REFERER, 18, "referer")                                                      \
+  X(SEC_WEBSOCKET_KEY, 19, "sec-websocket-key")                                  \
+  X(SEC_WEBSOCKET_PROTOCOL, 20, "sec-websocket-protocol")                        \
+  X(SEC_WEBSOCKET_VERSION, 21, "sec-websocket-version")                          \
+  X(TRANSFER_ENCODING, 22, "transfer-encoding")                                  \
+  X(UPGRADE, 23, "upgrade")                                                      \
+  X(USER_AGENT, 24, "user-agent")                                                \
+  X(X_API_KEY, 25, "x-api-key")                                                  \
+  X(X_FORWARDED_FOR, 26, "x-forwarded-for")                                      \
+  X(X_REQUEST_ID, 27, "x-request-id")                                            \
+  X(ACCESS_CONTROL_REQUEST_METHOD, 28, "access-control-request-method")          \
+  X(ACCESS_CONTROL_REQUEST_HEADERS, 29, "access-control-request-headers")
+
+typedef enum spk_header_id {
+  SPK_HEADER_UNKNOWN = 0,
+#define SPK__HDR_ENUM(name, num, text) SPK_HEADER_##name = (num),
+  SPK_HEADER_MAP(SPK__HDR_ENUM)
+#undef SPK__HDR_ENUM
+  SPK_HEADER__COUNT
+} spk_header_id_t;
+
+/* The n-th field with a well-known name (0: first). SPK_ENOENT when absent. */
+SPK_EXTERN int spk_req_header_id(const spk_req_t *req, spk_header_id_t id, size_t n,
+                                 spk_str_t *value);
+/* The id of a name (any case), SPK_HEADER_UNKNOWN when it is not well known. */
+SPK_EXTERN spk_header_id_t spk_header_lookup(const char *name, size_t len);
+
+/* Headers: names compared case-insensitively (well-known names by their interned id); values with surrounding whitespace removed.
  * spk_req_header returns the first field; spk_req_header_nth the n-th field of that name. */
 SPK_EXTERN int spk_req_header(const spk_req_t *req, const char *name, spk_str_t *value);
 SPK_EXTERN int spk_req_header_nth(const spk_req_t *req, const char *name, size_t n,

@@ -194,7 +194,8 @@ static spk__exchange_t *start_exchange(spk__conn_t *c, const spk_h1_request_t *h
   char *copy = spk__arena_alloc(&ex->arena, h->head_len + 1);
   spk_h1_header_t *hdrs = spk__arena_alloc(&ex->arena, (h->header_count + 1) * sizeof(*hdrs));
   char *path = spk__arena_alloc(&ex->arena, h->path.len + 1);
-  if (!copy || !hdrs || !path) {
+  unsigned char *ids = spk__arena_alloc(&ex->arena, h->header_count + 1);
+  if (!copy || !hdrs || !path || !ids) {
     spk__exchange_free(ex);
     return NULL;
   }
@@ -204,8 +205,10 @@ static spk__exchange_t *start_exchange(spk__conn_t *c, const spk_h1_request_t *h
   for (size_t i = 0; i < h->header_count; i++) {
     hdrs[i].name = rebase(h->headers[i].name, base, copy);
     hdrs[i].value = rebase(h->headers[i].value, base, copy);
+    ids[i] = (unsigned char)spk_header_lookup(hdrs[i].name.ptr, hdrs[i].name.len);
   }
   req->headers = hdrs;
+  req->header_ids = ids;
   req->header_count = h->header_count;
   req->method_str = rebase(h->method, base, copy);
   req->method = method_id(req->method_str);

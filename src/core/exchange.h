@@ -23,6 +23,7 @@ struct spk_req {
   spk_str_t query_string;
   int minor_version;
   spk_h1_header_t *headers;
+  unsigned char *header_ids; /* spk_header_id_t per field */
   size_t header_count;
   spk_str_t body;
   /* routing */

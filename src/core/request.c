@@ -130,9 +130,23 @@ SPK_EXTERN int spk_req_param_double(const spk_req_t *req, const char *name, doub
   return rc ? rc : spk__parse_double(s.ptr, s.len, value);
 }
 
+SPK_EXTERN int spk_req_header_id(const spk_req_t *req, spk_header_id_t id, size_t n,
+                                 spk_str_t *value) {
+  if (id <= SPK_HEADER_UNKNOWN || id >= SPK_HEADER__COUNT) return SPK_EINVAL;
+  for (size_t i = 0; i < req->header_count; i++) {
+    if (req->header_ids[i] == id && n-- == 0) {
+      if (value) *value = req->headers[i].value;
+      return SPK_OK;
+    }
+  }
+  return SPK_ENOENT;
+}
+
 SPK_EXTERN int spk_req_header_nth(const spk_req_t *req, const char *name, size_t n,
                                   spk_str_t *value) {
   size_t nlen = strlen(name);
+  spk_header_id_t id = spk_header_lookup(name, nlen);
+  if (id != SPK_HEADER_UNKNOWN) return spk_req_header_id(req, id, n, value);
   for (size_t i = 0; i < req->header_count; i++) {
     const spk_h1_header_t *h = &req->headers[i];
     if (spk__strieq(h->name.ptr, h->name.len, name, nlen) && n-- == 0) {
@@ -161,7 +175,7 @@ static int ensure_cookies(spk_req_t *req) {
   spk_h1_header_t *all = NULL;
   size_t total = 0;
   spk_str_t v;
-  for (size_t n = 0; spk_req_header_nth(req, "cookie", n, &v) == SPK_OK; n++) {
+  for (size_t n = 0; spk_req_header_id(req, SPK_HEADER_COOKIE, n, &v) == SPK_OK; n++) {
     spk_h1_header_t *items;
     size_t count;
     int rc = parse_pairs(a, v.ptr, v.len, ';', 0, 1, &items, &count);

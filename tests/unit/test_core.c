@@ -372,6 +372,40 @@ static void test_json_writer(void) {
   spk_app_free(app);
 }
 
+static int h_header_ids(spk_req_t *req, spk_res_t *res, void *ud) {
+  (void)ud;
+  spk_str_t v;
+  CHECK_INT(spk_req_header_id(req, SPK_HEADER_CONTENT_TYPE, 0, &v), 0);
+  CHECK_MEM(v.ptr, v.len, "text/x");
+  CHECK_INT(spk_req_header_id(req, SPK_HEADER_ACCEPT, 1, &v), 0);
+  CHECK_MEM(v.ptr, v.len, "b");
+  CHECK_INT(spk_req_header_id(req, SPK_HEADER_ACCEPT, 2, &v), SPK_ENOENT);
+  CHECK_INT(spk_req_header_id(req, SPK_HEADER_UNKNOWN, 0, &v), SPK_EINVAL);
+  CHECK_INT(spk_req_header_nth(req, "ACCEPT", 1, &v), 0); /* string lookup of a known name */
+  CHECK_MEM(v.ptr, v.len, "b");
+  CHECK_INT(spk_req_header(req, "x-custom", &v), 0);
+  CHECK_MEM(v.ptr, v.len, "c");
+  return spk_res_status(res, 204);
+}
+
+static void test_header_ids(void) {
+  CHECK_INT(spk_header_lookup("Content-Type", 12), SPK_HEADER_CONTENT_TYPE);
+  CHECK_INT(spk_header_lookup("X-REQUEST-ID", 12), SPK_HEADER_X_REQUEST_ID);
+  CHECK_INT(spk_header_lookup("x-unknown", 9), SPK_HEADER_UNKNOWN);
+  CHECK_INT(spk_header_lookup("content-typ", 11), SPK_HEADER_UNKNOWN);
+  spk_app_t *app = spk_app_new();
+  spk_app_route(app, "POST", "/h", h_header_ids, NULL);
+  spk_test_client_t *tc = spk_test_client_new(app);
+  const char raw[] = "POST /h HTTP/1.1\r\nHost: x\r\nAccept: a\r\ncontent-TYPE: text/x\r\n"
+                     "X-Custom: c\r\naccept: b\r\nContent-Length: 0\r\n\r\n";
+  spk_test_response_t r;
+  CHECK_INT(spk_test_client_send_raw(tc, raw, sizeof(raw) - 1, &r), 0);
+  CHECK_INT(r.status, 204);
+  spk_test_response_free(&r);
+  spk_test_client_free(tc);
+  spk_app_free(app);
+}
+
 static void test_errors_and_version(void) {
   CHECK_STR(spk_strerror(SPK_EINVAL), "invalid argument");
   CHECK_STR(spk_err_name(SPK_EFROZEN), "SPK_EFROZEN");
@@ -394,6 +428,7 @@ int main(void) {
   RUN(test_protocol_errors);
   RUN(test_limits);
   RUN(test_json_writer);
+  RUN(test_header_ids);
   RUN(test_errors_and_version);
   spk_test_client_free(tc_);
   spk_app_free(app_);
