@@ -1,0 +1,62 @@
+/* JSON Schema validation (draft 2020-12 by default, draft-07 by `$schema`). A schema is compiled
+ * once into an immutable validator (thread-safe to share) and then validates any number of
+ * instances; validation allocates only from the caller's arena. Remote `$ref`s resolve only
+ * through the registry the caller fills — never the network. */
+#ifndef SPK_PROTO_SCHEMA_H
+#define SPK_PROTO_SCHEMA_H
+
+#include <stddef.h>
+
+#include "proto/json.h"
+
+typedef enum spk_schema_draft {
+  SPK_SCHEMA_DRAFT_2020_12 = 0,
+  SPK_SCHEMA_DRAFT_07 = 1
+} spk_schema_draft_t;
+
+typedef struct spk_schema spk_schema_t;
+typedef struct spk_schema_registry spk_schema_registry_t;
+
+/* Documents by absolute URI (the registry copies them). The metaschemas are not preloaded:
+ * add them when a schema references them. */
+spk_schema_registry_t *spk_schema_registry_new(void);
+void spk_schema_registry_free(spk_schema_registry_t *reg);
+int spk_schema_registry_add(spk_schema_registry_t *reg, const char *uri,
+                            const spk_json_value_t *document);
+
+typedef struct spk_schema_options {
+  spk_schema_draft_t default_draft; /* when the schema has no $schema */
+  const spk_schema_registry_t *registry; /* may be NULL */
+  int format_assertion; /* 1 (default for Spikard): `format` is validated, not just annotated */
+} spk_schema_options_t;
+
+/* Compile `schema` (copied: the caller's document may go away). On failure returns SPK_EINVAL
+ * (invalid schema, unresolvable $ref, bad regex) with a message in errbuf. */
+int spk_schema_compile(const spk_json_value_t *schema, const spk_schema_options_t *opts,
+                       spk_schema_t **out, char *errbuf, size_t errbuf_len);
+void spk_schema_free(spk_schema_t *schema);
+
+/* One step of an instance location: an object key or an array index. */
+typedef struct spk_schema_loc {
+  spk_str_t key;  /* when index < 0 */
+  long long index; /* >= 0 for array items */
+} spk_schema_loc_t;
+
+typedef struct spk_schema_error {
+  const spk_schema_loc_t *path; /* instance location, root first */
+  size_t path_len;
+  const char *keyword;                  /* "minLength", "required", "type", "format", … */
+  const spk_json_value_t *instance;     /* the failing value */
+  const spk_json_value_t *keyword_value; /* the schema's value for the keyword (limit, enum…) */
+  spk_str_t property; /* required: the missing name; additionalProperties/unevaluated…: the
+                         unexpected name; dependentRequired: the missing name */
+  const char *message; /* human text, jsonschema-crate style, e.g. "\"a\" is a required property" */
+} spk_schema_error_t;
+
+/* Validate. Returns 1 (valid), 0 (invalid: *errors holds *count errors, all of them, not only
+ * the first, in instance-location order) or SPK_ENOMEM. Errors live in `arena`. `errors` may be
+ * NULL to just ask "valid?". */
+int spk_schema_validate(const spk_schema_t *schema, const spk_json_value_t *instance,
+                        spk__arena_t *arena, spk_schema_error_t **errors, size_t *count);
+
+#endif
