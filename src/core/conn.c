@@ -37,6 +37,7 @@ struct spk__conn {
   char *body_dst;
   int chunked;
   spk_h1_chunked_t dec;
+  size_t head_scanned; /* bytes of `in` already searched for the end of the head */
   size_t pending_writes;
   int closing;      /* no further requests; close once writes are flushed */
   int shutting_down;
@@ -243,9 +244,26 @@ static int error_status(int rc) {
   }
 }
 
+/* Whether parsing now can give an answer. The parser re-scans the whole buffer on each call,
+ * so a client trickling a head byte by byte would cost O(n^2); instead we look for the blank
+ * line only in the new bytes (O(n) in total) and parse when it is there, or when the buffer is
+ * already past a limit (to answer 414/431 without waiting for the rest). */
+static int head_ready(spk__conn_t *c) {
+  const spk_h1_limits_t *l = &c->app->h1_limits;
+  size_t from = c->head_scanned > 3 ? c->head_scanned - 3 : 0;
+  c->head_scanned = c->in.len;
+  if (c->in.len > l->max_header_bytes) return 1;
+  if (memmem(c->in.data + from, c->in.len - from, "\r\n\r\n", 4)) return 1;
+  if (memmem(c->in.data + from, c->in.len - from, "\n\n", 2)) return 1; /* bare LF: 400 now */
+  /* Past the request-line limit with no line end yet: the parser reports 414. */
+  return c->in.len > l->max_request_line && !memchr(c->in.data, '\n', c->in.len);
+}
+
 static spk__conn_action_t on_head(spk__conn_t *c) {
   spk_h1_request_t h;
-  int rc = spk_h1_parse_request(c->in.data, c->in.len, &c->app->h1_limits, c->hdrs, c->hdr_cap, &h);
+  int rc = head_ready(c) ? spk_h1_parse_request(c->in.data, c->in.len, &c->app->h1_limits,
+                                                c->hdrs, c->hdr_cap, &h)
+                         : SPK_EAGAIN;
   if (rc == SPK_EAGAIN) {
     if (c->peer_eof) return SPK__CONN_CLOSE;
     set_timer(c, TIMER_HEADER);
@@ -255,6 +273,7 @@ static spk__conn_action_t on_head(spk__conn_t *c) {
   c->cur = start_exchange(c, &h);
   if (!c->cur) return fail(c, 500, "Out of memory");
   spk__buf_consume(&c->in, h.head_len);
+  c->head_scanned = 0;
   c->body_got = 0;
   c->chunked = h.chunked;
   uint64_t max_body = c->app->limits.max_body_bytes;
@@ -296,7 +315,8 @@ static spk__conn_action_t on_body(spk__conn_t *c) {
   size_t len = c->in.len;
   int rc = spk_h1_chunked_decode(&c->dec, c->in.data, &len);
   if (rc < 0 && rc != SPK_EAGAIN)
-    return fail(c, rc == SPK_EHDRTOOLARGE ? 431 : 400, "Malformed chunked request body");
+    return rc == SPK_ERANGE ? fail(c, 413, "The request body exceeds the maximum size allowed")
+                            : fail(c, rc == SPK_EHDRTOOLARGE ? 431 : 400, "Malformed chunked request body");
   spk__buf_t *body = &c->cur->body_in;
   if (body->len + len > c->app->limits.max_body_bytes)
     return fail(c, 413, "The request body exceeds the maximum size allowed");

@@ -16,7 +16,9 @@ static spk_h1_limits_t lim_default(void) {
 /* Parse s[0..n) from an exact-size heap copy, so that ASan sees any read past the end. */
 static int parse_n(const char *s, size_t n, const spk_h1_limits_t *l, unsigned flags,
                    spk_h1_request_t *r, spk_h1_header_t *hs, size_t cap, char **copy) {
-  char *b = malloc(n ? n : 1);
+  if (copy) *copy = NULL;
+  char *b = calloc(1, n ? n : 1);
+  if (!b) return SPK_ENOMEM;
   if (n) memcpy(b, s, n);
   int rc = spk_h1_parse_request_ex(b, n, l, hs, cap, flags, r);
   if (copy)
