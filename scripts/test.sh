@@ -7,7 +7,7 @@ shared="$(cd .. && pwd)/shared"
 jobs=$(nproc)
 common=(-G Ninja -DSPK_SHARED_DIR="$shared")
 
-stage() { printf '\n== %s ==\n' "$*"; }
+stage() { printf '\n== %s == (t+%ss)\n' "$*" "$SECONDS"; }
 
 run_gcc() {
   stage "gcc -Werror, RelWithDebInfo: ctest"
@@ -40,6 +40,6 @@ case "${1:-all}" in
   asan) run_asan ;;
   clang) run_clang ;;
   fuzz-smoke) run_fuzz ;;
-  all) run_gcc; run_asan; run_clang; run_fuzz; printf '\nall test stages passed\n' ;;
+  all) run_gcc; run_asan; run_clang; run_fuzz; printf '\nall test stages passed in %ss\n' "$SECONDS" ;;
   *) echo "usage: $0 [gcc|asan|clang|fuzz-smoke]" >&2; exit 2 ;;
 esac

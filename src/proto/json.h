@@ -47,10 +47,13 @@ struct spk_json_value {
     struct {
       spk_json_value_t **items;
       size_t len;
+      size_t cap; /* slots allocated (builders grow it); parsed arrays: == len. A value built
+                     by hand may leave it 0: the next push then reallocates. */
     } array;
     struct {
       spk_json_member_t *members; /* in document order, duplicates resolved (see options) */
       size_t len;
+      size_t cap; /* as for arrays */
     } object;
   } u;
 };
