@@ -213,7 +213,7 @@ if [ -z "${EXAMPLE_BIN:-}" ]; then
   if ! { cmake -S "$ROOT" -B "$ROOT/build-release" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSPK_TESTS=OFF &&
          cmake --build "$ROOT/build-release" --target spikard-example; } >"$WORK/build.log" 2>&1; then
     tail -40 "$WORK/build.log" >&2
-    die "release build failed (full log above is the tail of the cmake output)"
+    die "release build failed (above: the last 40 lines of the build output)"
   fi
   EXAMPLE_BIN="$ROOT/build-release/spikard-example"
   BUILD_DESC="Release build"
@@ -341,6 +341,14 @@ children_ticks() {
   CT=$((f[13] + f[14]))
 }
 
+# machine_ticks: sets MT to the machine-wide user+nice+system ticks (/proc/stat). During a run,
+# MT's growth minus the server's and wrk's CPU is what other processes took.
+machine_ticks() {
+  local _c u n s _r
+  read -r _c u n s _r </proc/stat
+  MT=$((u + n + s))
+}
+
 # run_wrk NAME DURATION OUTFILE: wrk against NAME (bounded by timeout). Sets WRK_RC and
 # CLIENT_TICKS (wrk's CPU: the growth of this shell's children time across the wait, during which
 # nothing else is reaped).
@@ -401,9 +409,9 @@ for ((r = 1; r <= ROUNDS; r++)); do
     out="$WORK/wrk-$name-$r.txt"
     log "round $r/$ROUNDS: $label, $DURATION, $CONNECTIONS connections, $THREADS thread(s)"
     pids0=$(session_pids "${SID[$name]}")
-    t0=$(date +%s%N); c0=$(session_ticks "${SID[$name]}")
+    t0=$(date +%s%N); c0=$(session_ticks "${SID[$name]}"); machine_ticks; m0=$MT
     run_wrk "$name" "$DURATION" "$out"
-    c1=$(session_ticks "${SID[$name]}"); t1=$(date +%s%N)
+    machine_ticks; m1=$MT; c1=$(session_ticks "${SID[$name]}"); t1=$(date +%s%N)
     pids1=$(session_pids "${SID[$name]}")
     wrk_rc=$WRK_RC; client_ticks=$CLIENT_TICKS; server_ticks=$((c1 - c0))
     note=""
@@ -422,8 +430,8 @@ for ((r = 1; r <= ROUNDS; r++)); do
       note="process set changed during the run ($pids0-> $pids1); CPU figure unreliable"
     fi
     [ "$wrk_rc" = 0 ] || note="${note:+$note; }wrk exit status $wrk_rc"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$name" "$out" "$wrk_rc" "$server_ticks" \
-      "$(( (t1 - t0) / 1000000 ))" "$client_ticks" "$health" "$note" >>"$RUNS"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$name" "$out" "$wrk_rc" "$server_ticks" \
+      "$(( (t1 - t0) / 1000000 ))" "$client_ticks" "$health" "$note" "$((m1 - m0))" >>"$RUNS"
     if [ "$health" = unresponsive ]; then
       log "$label does not answer after round $r; restarting it"
       event "$name" "did not answer correctly after round $r and was restarted"

@@ -54,7 +54,10 @@ def parse_wrk(text):
     return r
 
 
-def read_runs(workdir, clk_tck):
+BUSY_FLAG = 0.15  # other processes above this share of the machine during a run: noisy run
+
+
+def read_runs(workdir, clk_tck, nproc):
     runs = []
     path = os.path.join(workdir, "runs.tsv")
     if not os.path.exists(path):
@@ -66,6 +69,7 @@ def read_runs(workdir, clk_tck):
                 continue
             rnd, server, out, rc, ticks, wall_ms, client_ticks, health = parts[:8]
             note = parts[8] if len(parts) > 8 else ""
+            machine = parts[9] if len(parts) > 9 else ""
             try:
                 with open(out, errors="replace") as wf:
                     text = wf.read()
@@ -80,6 +84,11 @@ def read_runs(workdir, clk_tck):
             run["cpu_util"] = cpu_s / wall_s if (cpu_s is not None and wall_s > 0) else None
             run["client_util"] = client_s / wall_s if (client_s is not None and wall_s > 0) else None
             run["rpcs"] = (w["requests"] / cpu_s) if (w["requests"] and cpu_s) else None
+            # CPU taken by other processes, as a share of the whole machine during the run.
+            run["other"] = None
+            if machine.isdigit() and cpu_s is not None and client_s is not None and wall_s > 0:
+                other_s = int(machine) / clk_tck - cpu_s - client_s
+                run["other"] = max(0.0, other_s) / (wall_s * nproc)
             run["problems"] = problems_of(run)
             runs.append(run)
     return runs
@@ -164,7 +173,7 @@ def main():
     workdir = sys.argv[1]
     meta = read_meta(os.path.join(workdir, "meta.tsv"))
     clk = int(meta.get("clk_tck", "100"))
-    runs = read_runs(workdir, clk)
+    runs = read_runs(workdir, clk, int(meta.get("nproc", "1") or 1))
     out = []
     w = out.append
 
@@ -226,6 +235,13 @@ def main():
             ", ".join(flagged), "; ".join("%d of %d run(s) flagged" % (summ[k]["bad"], summ[k]["n"])
                                           for k in ("ours", "nginx") if summ[k]["bad"])))
         w("")
+    busy_runs = [r for r in runs if r["other"] is not None and r["other"] > BUSY_FLAG]
+    if busy_runs:
+        w("⚠ %d of %d run(s) ran while other processes took more than %d%% of the machine "
+          "(*Other load* below); throughput and latency are not comparable for those, requests "
+          "per server CPU-second is less affected. Rerun on a quiet machine." % (
+              len(busy_runs), len(runs), BUSY_FLAG * 100))
+        w("")
     w("- Throughput ratio (ours/nginx): **%s**; efficiency ratio (requests per server CPU-second, "
       "ours/nginx): **%s**. Above 1× means spikard does better; for latency, below 1× is better."
       % (fmt_ratio(o["rps"], n["rps"]), fmt_ratio(o["rpcs"], n["rpcs"])))
@@ -237,14 +253,22 @@ def main():
     # ---- per run ----
     w("## Per run")
     w("")
-    w("| Round | Server | Req/s | p99 | Requests | Server CPU-s | Req per CPU-s | wrk CPU use | Errors |")
-    w("|---:|---|---:|---:|---:|---:|---:|---:|---|")
+    w("| Round | Server | Req/s | p99 | Requests | Server CPU-s | Req per CPU-s | wrk CPU use | Other load | Errors |")
+    w("|---:|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in sorted(runs, key=lambda r: (r["round"], r["server"] != "ours")):
-        w("| %d | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+        other = fmt_pct(r["other"])
+        if r["other"] is not None and r["other"] > BUSY_FLAG:
+            other += " ⚠"
+        w("| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             r["round"], NAMES.get(r["server"], r["server"]), fmt_int(r["rps"]), fmt_ms(r["p99_ms"]),
             fmt_int(r["requests"]), fmt_s(r["cpu_s"]), fmt_int(r["rpcs"]),
-            fmt_pct(r["client_util"]),
+            fmt_pct(r["client_util"]), other,
             "**" + "; ".join(r["problems"]) + "**" if r["problems"] else "none"))
+    w("")
+    w("*Other load*: CPU used by other processes during the run (machine-wide user+system time "
+      "from /proc/stat minus the server's and wrk's), as a share of all %s CPUs; ⚠ above %d%% — "
+      "such runs are disturbed by other work on the machine and their req/s are not comparable."
+      % (meta.get("nproc", "?"), BUSY_FLAG * 100))
     w("")
 
     # ---- memory and startup ----

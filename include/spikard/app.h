@@ -52,6 +52,46 @@ SPK_EXTERN void spk_app_free(spk_app_t *app);
 SPK_EXTERN int spk_app_route(spk_app_t *app, const char *method, const char *pattern,
                              spk_handler_fn handler, void *user_data);
 
+/* Per-route contracts, all optional (NULL / 0 = none). Schemas are JSON text, compiled once at
+ * registration (SPK_EINVAL for invalid JSON or schema, with the reason in spk_app_last_error).
+ *
+ * `parameters`: parameter schemas grouped by source, the fixture format of testing_data:
+ *   {"path":    {"id":   {"type":"integer", "minimum":1}},
+ *    "query":   {"tags": {"type":"array", "items":{"type":"string"}, "optional":true},
+ *                "limit":{"type":"integer", "default":10}},
+ *    "headers": {"X-API-Key": {"type":"string"}},
+ *    "cookies": {"session": {"type":"string", "optional":true}}}
+ * Each entry is a JSON Schema plus `optional`/`required`/`default`. Path parameters are always
+ * required; query and header parameters are required unless `optional: true` or they have a
+ * `default`; cookies unless `optional: true` or `required: false`. Header names match
+ * case-insensitively with '_' read as '-'. Values are coerced from text by the schema's type
+ * (integer, number, boolean, array of those) before validation; typed route segments
+ * ({id:int}) add a schema for their parameter unless `parameters.path` gives one.
+ *
+ * `body_schema`: JSON Schema for the decoded body (JSON, url-encoded or multipart by
+ * Content-Type). A route with a body schema answers 415 for other media types, 400 for
+ * malformed bodies, 422 with every validation error.
+ *
+ * Failures produce RFC 9457 problem details before the handler runs; the handler then reads
+ * the coerced values with spk_req_validated().
+ *
+ * A route whose options do not compile is still registered but the app refuses to freeze
+ * (spk_app_freeze → SPK_EINVAL, reason in spk_app_last_error): a contract is never silently
+ * dropped. */
+typedef struct spk_route_options {
+  const char *parameters;  /* JSON text, see above */
+  const char *body_schema; /* JSON text */
+  size_t max_body_bytes;   /* per-route body limit (0: the app's limit) → 413 problem details */
+} spk_route_options_t;
+
+SPK_EXTERN int spk_app_route_ex(spk_app_t *app, const char *method, const char *pattern,
+                                spk_handler_fn handler, void *user_data,
+                                const spk_route_options_t *options);
+
+/* A human-readable reason for the last failed registration on this app ("" if none). Valid
+ * until the next registration call. */
+SPK_EXTERN const char *spk_app_last_error(const spk_app_t *app);
+
 /* Limits and timeouts. Defaults in parentheses. All may be set until freeze. */
 typedef struct spk_limits {
   size_t max_request_line;   /* bytes in the request line (8192) → 414 */

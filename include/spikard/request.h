@@ -122,6 +122,12 @@ SPK_EXTERN size_t spk_req_cookie_count(spk_req_t *req);
 SPK_EXTERN int spk_req_cookie_at(spk_req_t *req, size_t index, spk_str_t *name,
                                  spk_str_t *value);
 
+/* The validated request as compact JSON text (NUL-terminated), for routes registered with
+ * options: {"path":{…},"query":{…},"headers":{…},"cookies":{…},"body":…} with values coerced to
+ * their schema types and defaults applied ("body" absent when the route has no body schema).
+ * Empty ("") for routes without options. */
+SPK_EXTERN spk_str_t spk_req_validated(spk_req_t *req);
+
 /* The whole request body (de-chunked). Empty when there is none. */
 SPK_EXTERN spk_str_t spk_req_body(const spk_req_t *req);
 

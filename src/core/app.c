@@ -1,6 +1,9 @@
 #include <string.h>
 
+#include <stdio.h>
+
 #include "core/app_internal.h"
+#include "core/contract.h"
 #include "util/alloc.h"
 
 SPK_EXTERN void spk_limits_default(spk_limits_t *out) {
@@ -30,14 +33,61 @@ SPK_EXTERN spk_app_t *spk_app_new(void) {
 SPK_EXTERN void spk_app_free(spk_app_t *app) {
   if (!app) return;
   spk__router_free(app->router);
+  while (app->endpoints) {
+    spk__endpoint_t *next = app->endpoints->next;
+    spk__contract_free(app->endpoints->contract);
+    spk__free(app->endpoints);
+    app->endpoints = next;
+  }
   spk__free(app);
 }
 
 SPK_EXTERN int spk_app_route(spk_app_t *app, const char *method, const char *pattern,
                              spk_handler_fn handler, void *user_data) {
-  if (!app || !method || !pattern || !handler) return SPK_EINVAL;
+  return spk_app_route_ex(app, method, pattern, handler, user_data, NULL);
+}
+
+SPK_EXTERN int spk_app_route_ex(spk_app_t *app, const char *method, const char *pattern,
+                                spk_handler_fn handler, void *user_data,
+                                const spk_route_options_t *options) {
+  if (!app) return SPK_EINVAL;
+  app->last_error[0] = '\0';
+  if (!method || !pattern || !handler) {
+    snprintf(app->last_error, sizeof(app->last_error), "method, pattern and handler are required");
+    return SPK_EINVAL;
+  }
   if (app->frozen) return SPK_EFROZEN;
-  return spk__router_add(app->router, method, pattern, handler, user_data);
+  spk__endpoint_t *ep = spk__calloc(1, sizeof(*ep));
+  if (!ep) return SPK_ENOMEM;
+  ep->handler = handler;
+  ep->user_data = user_data;
+  size_t before = spk__router_route_count(app->router);
+  int rc = spk__router_add(app->router, method, pattern, handler, ep);
+  if (rc) {
+    snprintf(app->last_error, sizeof(app->last_error), "%s %s: %s", method, pattern,
+             rc == SPK_EEXIST ? "conflicts with an existing route" : spk_strerror(rc));
+    spk__free(ep);
+    return rc;
+  }
+  /* The route is in; its contract needs the parsed pattern (typed segments). A contract that
+   * fails to compile leaves the route answering 500 rather than unvalidated: registration
+   * errors are reported, and the app should not be served. */
+  const spk__route_t *route = spk__router_route_at(app->router, before);
+  char err[200] = "";
+  rc = spk__contract_new(route, options, &ep->contract, err, sizeof(err));
+  ep->next = app->endpoints;
+  app->endpoints = ep;
+  if (rc) {
+    ep->broken = 1;
+    snprintf(app->last_error, sizeof(app->last_error), "%s %s: %s", method, pattern,
+             err[0] ? err : spk_strerror(rc));
+    app->broken = 1;
+  }
+  return rc;
+}
+
+SPK_EXTERN const char *spk_app_last_error(const spk_app_t *app) {
+  return app ? app->last_error : "";
 }
 
 SPK_EXTERN int spk_app_set_limits(spk_app_t *app, const spk_limits_t *limits) {
@@ -55,6 +105,7 @@ SPK_EXTERN const spk_limits_t *spk_app_limits(const spk_app_t *app) { return &ap
 SPK_EXTERN int spk_app_freeze(spk_app_t *app) {
   if (!app) return SPK_EINVAL;
   if (app->frozen) return SPK_OK;
+  if (app->broken) return SPK_EINVAL; /* a route's contract failed to compile */
   int rc = spk__router_freeze(app->router);
   if (rc) return rc;
   app->h1_limits.max_request_line = app->limits.max_request_line;

@@ -147,6 +147,25 @@ static void send_response(spk__conn_t *c) {
   write_iov(c, iov, n, ex);
 }
 
+/* Send the current exchange's (error) response and close. */
+static spk__conn_action_t close_with_response(spk__conn_t *c) {
+  c->cur->keep_alive = 0;
+  set_timer(c, TIMER_NONE);
+  send_response(c);
+  c->closing = 1;
+  return SPK__CONN_CLOSE;
+}
+
+/* The client ended its side in the middle of a body: answer (a half-closed client still
+ * reads) and close. */
+static spk__conn_action_t body_cut_short(spk__conn_t *c) {
+  spk__res_problem_reset(&c->cur->res, 400, "content-length-mismatch",
+                         "Content-Length header mismatch",
+                         c->chunked ? "The chunked request body ended before its last chunk"
+                                    : "Content-Length header does not match actual body size");
+  return close_with_response(c);
+}
+
 /* Answer a protocol error and close. */
 static spk__conn_action_t fail(spk__conn_t *c, int status, const char *detail) {
   if (!c->cur) {
@@ -160,11 +179,7 @@ static spk__conn_action_t fail(spk__conn_t *c, int status, const char *detail) {
     c->cur->req.method = SPK_METHOD_OTHER;
   }
   spk__exchange_error(c->cur, status, detail);
-  c->cur->keep_alive = 0;
-  set_timer(c, TIMER_NONE);
-  send_response(c);
-  c->closing = 1;
-  return SPK__CONN_CLOSE;
+  return close_with_response(c);
 }
 
 static spk_method_t method_id(spk_str_t m) {
@@ -333,7 +348,7 @@ static spk__conn_action_t on_body(spk__conn_t *c) {
   req->body = (spk_str_t){body->data, body->len};
   return dispatch(c);
 need_more:
-  if (c->peer_eof) return SPK__CONN_CLOSE;
+  if (c->peer_eof) return body_cut_short(c);
   arm_timer(c, TIMER_BODY, 1); /* idle time between body reads */
   return SPK__CONN_CONTINUE;
 }

@@ -26,6 +26,7 @@ struct spk_req {
   unsigned char *header_ids; /* spk_header_id_t per field */
   size_t header_count;
   spk_str_t body;
+  spk_str_t validated; /* JSON text of coerced params + body (routes with a contract) */
   /* routing */
   const spk__route_t *route;
   size_t param_count;

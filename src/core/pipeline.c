@@ -1,11 +1,11 @@
-/* The request pipeline: route → typed-parameter checks → handler → (async) completion.
+/* The request pipeline: route → contract (parameters, body) → handler → (async) completion.
  * Everything a binding or the test client gets goes through spk__pipeline_dispatch. */
 #include <stdio.h>
 #include <string.h>
 
 #include "core/app_internal.h"
+#include "core/contract.h"
 #include "core/exchange.h"
-#include "core/param_types.h"
 #include "util/alloc.h"
 #include "util/strutil.h"
 
@@ -60,69 +60,6 @@ void spk__exchange_error(spk__exchange_t *ex, int status, const char *detail) {
   }
 }
 
-/* 422 for typed route segments that do not parse, all of them gathered in one envelope. */
-static int check_typed_params(spk__exchange_t *ex) {
-  spk_req_t *req = &ex->req;
-  const spk__route_t *route = req->route;
-  spk_json_writer_t *w = NULL;
-  size_t nerr = 0;
-  for (size_t i = 0; i < req->param_count; i++) {
-    spk__param_error_t err;
-    if (spk__param_check(route->param_types[i], req->params[i].ptr, req->params[i].len, &err))
-      continue;
-    if (!w) {
-      w = spk_res_json_begin(&ex->res);
-      if (!w) return SPK_ENOMEM;
-      spk_json_array_open(w);
-    }
-    nerr++;
-    spk_json_object_open(w);
-    spk_json_key(w, "type");
-    spk_json_string(w, err.type);
-    spk_json_key(w, "loc");
-    spk_json_array_open(w);
-    spk_json_string(w, "path");
-    spk_json_string(w, route->param_names[i]);
-    spk_json_array_close(w);
-    spk_json_key(w, "msg");
-    spk_json_string(w, err.msg);
-    spk_json_key(w, "input");
-    spk_json_string_n(w, req->params[i].ptr, req->params[i].len);
-    spk_json_object_close(w);
-  }
-  if (!nerr) return SPK_OK;
-  spk_json_array_close(w);
-  if (w->error) return w->error;
-  /* Wrap the collected errors in the envelope (the errors array is small). */
-  spk__buf_t errors = w->out;
-  w->out = (spk__buf_t){0};
-  spk__buf_free(&w->out);
-  ex->res.json = NULL;
-  char detail[64];
-  snprintf(detail, sizeof(detail), "%zu validation error%s in request", nerr, nerr == 1 ? "" : "s");
-  spk_json_writer_t *env = spk_res_json_begin(&ex->res);
-  if (!env) {
-    spk__buf_free(&errors);
-    return SPK_ENOMEM;
-  }
-  spk_json_object_open(env);
-  spk_json_key(env, "type");
-  spk_json_string(env, "https://spikard.dev/errors/validation-error");
-  spk_json_key(env, "title");
-  spk_json_string(env, "Request Validation Failed");
-  spk_json_key(env, "status");
-  spk_json_int(env, 422);
-  spk_json_key(env, "detail");
-  spk_json_string(env, detail);
-  spk_json_key(env, "errors");
-  spk_json_raw(env, errors.data, errors.len);
-  spk_json_object_close(env);
-  spk__buf_free(&errors);
-  int rc = spk_res_json_end(env);
-  if (!rc) rc = spk_res_status(&ex->res, 422);
-  return rc ? rc : 1;
-}
-
 static int decode_params(spk__exchange_t *ex, const spk__route_match_t *m) {
   spk_req_t *req = &ex->req;
   req->param_count = m->param_count;
@@ -157,8 +94,10 @@ static int pre_handler(spk__exchange_t *ex) {
       return 1;
   }
   req->route = m.route;
+  const spk__endpoint_t *ep = m.route->user_data;
   int rc = decode_params(ex, &m);
-  if (rc == SPK_OK) rc = check_typed_params(ex);
+  if (rc == SPK_OK && ep->broken) rc = SPK_EINVAL;
+  if (rc == SPK_OK && ep->contract) rc = spk__contract_check(ep->contract, ex);
   if (rc < 0) {
     spk__exchange_error(ex, 500, "Internal server error");
     return 1;
@@ -172,8 +111,8 @@ int spk__pipeline_dispatch(spk__exchange_t *ex) {
     atomic_store(&ex->state, SPK__EX_ENDED_EARLY);
     return 1;
   }
-  const spk__route_t *route = ex->req.route;
-  int rc = route->handler(&ex->req, &ex->res, route->user_data);
+  const spk__endpoint_t *ep = ex->req.route->user_data;
+  int rc = ep->handler(&ex->req, &ex->res, ep->user_data);
   if (rc == SPK_HANDLER_ASYNC) {
     int s = SPK__EX_DISPATCHING;
     if (atomic_compare_exchange_strong(&ex->state, &s, SPK__EX_ASYNC)) return 0;

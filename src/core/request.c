@@ -16,6 +16,9 @@ SPK_EXTERN spk_str_t spk_req_query_string(const spk_req_t *req) { return req->qu
 SPK_EXTERN spk_str_t spk_req_target(const spk_req_t *req) { return req->target; }
 SPK_EXTERN int spk_req_http_minor(const spk_req_t *req) { return req->minor_version; }
 SPK_EXTERN spk_str_t spk_req_body(const spk_req_t *req) { return req->body; }
+SPK_EXTERN spk_str_t spk_req_validated(spk_req_t *req) {
+  return req->validated.ptr ? req->validated : (spk_str_t){"", 0};
+}
 SPK_EXTERN spk_str_t spk_req_remote_addr(const spk_req_t *req) {
   return (spk_str_t){req->remote, strlen(req->remote)};
 }

@@ -132,7 +132,7 @@ static int run(spk_test_client_t *client, const char *bytes, size_t len, spk_tes
   call_t call = {.client = client};
   spk__conn_t *conn = spk__conn_new(client->app, &tc_io, &call, client, "test", 0);
   if (!conn) return SPK_ENOMEM;
-  int rc = SPK_OK;
+  int rc = SPK_OK, eof_sent = 0;
   spk__conn_action_t action = spk__conn_feed(conn, bytes, len);
   for (;;) {
     /* Complete queued writes one by one, as a socket would. */
@@ -142,7 +142,14 @@ static int run(spk_test_client_t *client, const char *bytes, size_t len, spk_tes
       action = spk__conn_write_done(conn, token);
     }
     if (action == SPK__CONN_CLOSE || spk__conn_is_idle(conn)) break;
-    if (action != SPK__CONN_PAUSE) break; /* waiting for bytes that will never come */
+    if (action != SPK__CONN_PAUSE) {
+      /* The connection wants more bytes: like a client that half-closes after sending, tell it
+       * the input has ended (a short body is answered 400, not waited for). */
+      if (eof_sent) break;
+      eof_sent = 1;
+      action = spk__conn_eof(conn);
+      continue;
+    }
     /* An async handler: wait for its spk_res_end. */
     struct timespec deadline;
     clock_gettime(CLOCK_REALTIME, &deadline);

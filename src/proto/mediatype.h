@@ -29,7 +29,12 @@ int spk_media_type_parse(const char *s, size_t len, spk_media_type_t *out);
 /* First parameter by (case-insensitive) name, or SPK_ENOENT. */
 int spk_media_type_param(const spk_media_type_t *mt, const char *name, spk_str_t *value);
 
-/* application/json or any */*+json (case-insensitive). */
+/* Remove the quoted-pair backslashes of a parameter value with `value_escaped` set:
+ * dst receives at most len bytes (dst may equal src). Returns the unescaped length. */
+size_t spk_media_param_unescape(char *dst, const char *src, size_t len);
+
+/* application/json or any type with a "+json" suffix, e.g. application/vnd.api+json
+ * (case-insensitive). */
 int spk_media_type_is_json(const spk_media_type_t *mt);
 /* Case-insensitive type and subtype equality. */
 int spk_media_type_is(const spk_media_type_t *mt, const char *type, const char *subtype);

@@ -15,10 +15,22 @@ typedef struct spk_multipart_limits {
   size_t max_boundary;     /* 0 → 200 (RFC 2046 allows 70; be lenient but bounded) */
 } spk_multipart_limits_t;
 
+typedef struct spk_multipart_header {
+  spk_str_t name;  /* as sent (compare case-insensitively) */
+  spk_str_t value; /* OWS-trimmed, raw (quotes and escapes kept); obs-folds become spaces */
+} spk_multipart_header_t;
+
+/* Lifetime: in on_part_begin, every slice (and `headers`) points into the parser's own buffers,
+ * valid only for the duration of the callback (they are reused by the next part): copy what you
+ * keep. spk_multipart_parse hands out arena copies (NUL-terminated) instead. */
 typedef struct spk_multipart_part_info {
   spk_str_t name;         /* form field name from Content-Disposition (decoded quotes) */
   spk_str_t filename;     /* ptr NULL when the part is not a file */
   spk_str_t content_type; /* len 0 when absent */
+  /* Additions: every header line of the part, in order (Content-Disposition and Content-Type
+   * included). `filename` prefers a valid RFC 8187 filename*=UTF-8''... over filename=. */
+  const spk_multipart_header_t *headers;
+  size_t header_count;
 } spk_multipart_part_info_t;
 
 typedef struct spk_multipart_callbacks {
