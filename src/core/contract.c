@@ -124,6 +124,30 @@ static int add_group(spk__contract_t *c, size_t *cap, spk__source_t src,
   return SPK_OK;
 }
 
+static int add_files(spk__contract_t *c, const spk_json_value_t *group, char *errbuf,
+                     size_t errlen) {
+  if (group->type != SPK_JSON_OBJECT)
+    return set_err(errbuf, errlen, "parameters.files must be an object", NULL);
+  c->files = spk__arena_calloc(&c->arena, (group->u.object.len + 1) * sizeof(*c->files));
+  if (!c->files) return SPK_ENOMEM;
+  for (size_t i = 0; i < group->u.object.len; i++) {
+    const spk_json_member_t *m = &group->u.object.members[i];
+    spk__file_spec_t *f = &c->files[c->file_count++];
+    f->name = m->key.ptr;
+    f->required = !is_false(spk_json_get(m->value, "required", 8)) &&
+                  !is_true(spk_json_get(m->value, "optional", 8));
+    const spk_json_value_t *ct = spk_json_get(m->value, "content_type", 12);
+    if (ct && ct->type == SPK_JSON_STRING) { /* one type: treat as a list of one */
+      spk_json_value_t *arr = spk_json_new_array(&c->arena, 1);
+      if (!arr || spk_json_array_push(&c->arena, arr, (spk_json_value_t *)ct)) return SPK_ENOMEM;
+      ct = arr;
+    }
+    f->content_types = ct && ct->type == SPK_JSON_ARRAY ? ct : NULL;
+    f->check_magic = is_true(spk_json_get(m->value, "validate_magic_numbers", 22));
+  }
+  return SPK_OK;
+}
+
 static int declared(const spk__contract_t *c, spk__source_t src, const char *name) {
   for (size_t i = 0; i < c->param_count; i++)
     if (c->params[i].source == src && strcmp(c->params[i].name, name) == 0) return 1;
@@ -184,7 +208,7 @@ int spk__contract_new(const spk__route_t *route, const spk_route_options_t *opts
       else if (strcmp(k, "cookies") == 0 || strcmp(k, "cookie") == 0)
         rc = add_group(c, &cap, SPK__SRC_COOKIE, m->value, errbuf, errlen);
       else if (strcmp(k, "files") == 0)
-        continue; /* multipart file fields are checked through the body schema */
+        rc = add_files(c, m->value, errbuf, errlen);
       else
         rc = set_err(errbuf, errlen, "parameters: unknown group", k);
     }
@@ -204,7 +228,7 @@ int spk__contract_new(const spk__route_t *route, const spk_route_options_t *opts
     if ((rc = spk_schema_compile(doc, &o, &c->body_schema, errbuf, errlen))) goto fail;
   }
   c->max_body_bytes = opts ? opts->max_body_bytes : 0;
-  if (!c->param_count && !c->body_schema && !c->max_body_bytes) {
+  if (!c->param_count && !c->body_schema && !c->max_body_bytes && !c->file_count) {
     spk__contract_free(c);
     return SPK_OK;
   }
@@ -421,7 +445,7 @@ static int multipart_to_json(spk__arena_t *a, const spk_multipart_part_t *parts,
       spk_json_object_set(a, v, "filename", 8,
                           spk_json_new_string(a, p->info.filename.ptr, p->info.filename.len));
       spk_json_object_set(a, v, "size", 4, spk_json_new_int(a, (int64_t)p->data.len));
-      if (text || p->data.len <= INLINE_FILE_LIMIT) {
+      if ((text || p->data.len <= INLINE_FILE_LIMIT) && spk__utf8_valid(p->data.ptr, p->data.len)) {
         spk_json_object_set(a, v, "content", 7, spk_json_new_string(a, p->data.ptr, p->data.len));
       } else {
         char tmp[64];
@@ -454,7 +478,13 @@ static int multipart_to_json(spk__arena_t *a, const spk_multipart_part_t *parts,
 
 /* Decode the body by Content-Type. Returns 0 with *out (NULL for an empty body), 1 when the
  * response has been set, or an error code. */
-static int decode_body(const spk__contract_t *c, spk__exchange_t *ex, spk_json_value_t **out) {
+typedef struct decoded_parts {
+  spk_multipart_part_t *parts;
+  size_t count;
+} decoded_parts_t;
+
+static int decode_body(const spk__contract_t *c, spk__exchange_t *ex, spk_json_value_t **out,
+                       decoded_parts_t *mp) {
   spk__arena_t *a = &ex->arena;
   spk_req_t *req = &ex->req;
   spk_str_t body = req->body, ct;
@@ -503,6 +533,8 @@ static int decode_body(const spk__contract_t *c, spk__exchange_t *ex, spk_json_v
     if (rc == SPK_ENOMEM) return rc;
     if (rc) return respond_error_field(ex, 400, "Failed to parse multipart data: ", msg);
     if ((rc = multipart_to_json(a, parts, n, out))) return rc;
+    mp->parts = parts;
+    mp->count = n;
     *out = coerce_by_schema(a, *out, c->body_schema_doc);
     return SPK_OK;
   }
@@ -553,6 +585,96 @@ static const spk_json_value_t *binary_view(spk__arena_t *a, const spk_json_value
   return view ? view : body;
 }
 
+/* Media type from the first bytes of a file, for the types browsers and clients spoof. */
+static const char *sniff(const spk_str_t *data) {
+  static const struct { const char *magic; size_t len; const char *type; } sigs[] = {
+      {"\x89PNG\r\n\x1a\n", 8, "image/png"}, {"\xff\xd8\xff", 3, "image/jpeg"},
+      {"GIF87a", 6, "image/gif"}, {"GIF89a", 6, "image/gif"}, {"%PDF-", 5, "application/pdf"},
+      {"PK\x03\x04", 4, "application/zip"}, {"\x1f\x8b", 2, "application/gzip"},
+      {"BM", 2, "image/bmp"}};
+  for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+    if (data->len >= sigs[i].len && memcmp(data->ptr, sigs[i].magic, sigs[i].len) == 0)
+      return sigs[i].type;
+  if (data->len >= 12 && memcmp(data->ptr, "RIFF", 4) == 0 && memcmp(data->ptr + 8, "WEBP", 4) == 0)
+    return "image/webp";
+  return NULL;
+}
+
+static void check_file(spk__arena_t *a, const spk__file_spec_t *f, const spk_json_value_t *file,
+                       const spk_str_t *data, spk__verrs_t *errs) {
+  const spk_json_value_t *ctv = spk_json_get(file, "content_type", 12);
+  spk_str_t ct = ctv && ctv->type == SPK_JSON_STRING ? ctv->u.string : SPK_STR("");
+  if (f->content_types) {
+    int ok = 0;
+    spk__buf_t allowed = {0};
+    for (size_t i = 0; i < f->content_types->u.array.len; i++) {
+      const spk_json_value_t *t = f->content_types->u.array.items[i];
+      if (t->type != SPK_JSON_STRING) continue;
+      ok |= spk__strieq(ct.ptr, ct.len, t->u.string.ptr, t->u.string.len);
+      if (allowed.len) spk__buf_append_str(&allowed, ", ");
+      spk__buf_append(&allowed, t->u.string.ptr, t->u.string.len);
+    }
+    if (!ok) {
+      char msg[512];
+      snprintf(msg, sizeof(msg), "Invalid content type '%.*s'. Allowed types: %.*s", (int)ct.len,
+               ct.ptr, (int)allowed.len, allowed.data ? allowed.data : "");
+      spk__verrs_add(errs, "validation_error", spk__arena_strndup(a, msg, strlen(msg)), "files",
+                     f->name, file);
+    }
+    spk__buf_free(&allowed);
+    if (!ok) return;
+  }
+  if (!f->check_magic) return;
+  if (data->len == 0) {
+    spk__verr_t *e = spk__verrs_add(errs, "validation_error", "File buffer is empty", "files",
+                                    f->name, file);
+    if (e && (e->ctx = spk_json_new_object(a, 1)))
+      spk_json_object_set(a, e->ctx, "buffer_size", 11, spk_json_new_int(a, 0));
+    return;
+  }
+  const char *detected = sniff(data);
+  if (!detected || spk__strieq(ct.ptr, ct.len, detected, strlen(detected))) return;
+  char hex[17] = "";
+  for (size_t i = 0; i < data->len && i < 8; i++)
+    snprintf(hex + 2 * i, 3, "%02x", (unsigned char)data->ptr[i]);
+  char msg[256];
+  snprintf(msg, sizeof(msg), "File type mismatch: MIME type is %.*s but magic numbers indicate %s",
+           (int)ct.len, ct.ptr, detected);
+  spk__verr_t *e = spk__verrs_add(errs, "validation_error", spk__arena_strndup(a, msg, strlen(msg)),
+                                  "files", f->name, file);
+  if (e && (e->ctx = spk_json_new_object(a, 3))) {
+    spk_json_object_set(a, e->ctx, "declared_mime", 13, spk_json_new_string(a, ct.ptr, ct.len));
+    spk_json_object_set(a, e->ctx, "detected_type", 13, spk_json_new_string(a, detected, strlen(detected)));
+    spk_json_object_set(a, e->ctx, "magic_bytes", 11, spk_json_new_string(a, hex, strlen(hex)));
+  }
+}
+
+/* Upload fields declared in parameters.files, checked against the decoded multipart body. */
+static void check_files(spk__arena_t *a, const spk__contract_t *c, const spk_json_value_t *body,
+                        const spk_multipart_part_t *parts, size_t nparts, spk__verrs_t *errs) {
+  for (size_t i = 0; i < c->file_count; i++) {
+    const spk__file_spec_t *f = &c->files[i];
+    const spk_json_value_t *v = body ? spk_json_get(body, f->name, strlen(f->name)) : NULL;
+    if (!v) {
+      if (f->required) spk__verrs_add(errs, "missing", "Field required", "files", f->name, NULL);
+      continue;
+    }
+    /* One check per uploaded part of that name (raw bytes for sniffing). */
+    size_t k = 0;
+    for (size_t p = 0; p < nparts; p++) {
+      const spk_multipart_part_t *part = &parts[p];
+      if (!part->info.filename.ptr || part->info.name.len != strlen(f->name) ||
+          memcmp(part->info.name.ptr, f->name, part->info.name.len) != 0)
+        continue;
+      const spk_json_value_t *file = v->type == SPK_JSON_ARRAY
+                                         ? (k < v->u.array.len ? v->u.array.items[k] : NULL)
+                                         : v;
+      k++;
+      if (file) check_file(a, f, file, &part->data, errs);
+    }
+  }
+}
+
 static int respond_422(spk__exchange_t *ex, spk__verrs_t *errs) {
   spk_res_t *res = &ex->res;
   res->header_count = 0;
@@ -572,14 +694,17 @@ int spk__contract_check(const spk__contract_t *c, spk__exchange_t *ex) {
   spk__verrs_t errs;
   spk__verrs_init(&errs, a);
   spk_json_value_t *body = NULL;
-  if (c->body_schema) {
-    int rc = decode_body(c, ex, &body);
+  if (c->body_schema || c->file_count) {
+    decoded_parts_t mp = {0};
+    int rc = decode_body(c, ex, &body, &mp);
     if (rc) return rc;
-    if (!body) {
+    if (c->file_count) check_files(a, c, body, mp.parts, mp.count, &errs);
+    if (!body && c->body_schema) {
       spk__verrs_add(&errs, "missing", "Field required", "body", NULL, NULL);
       return respond_422(ex, &errs);
     }
-    validate_with(a, c->body_schema, binary_view(a, body, c->body_schema_doc), "body", NULL, &errs);
+    if (c->body_schema)
+      validate_with(a, c->body_schema, binary_view(a, body, c->body_schema_doc), "body", NULL, &errs);
     /* Body errors are answered on their own (reference §2.1). */
     if (errs.len || errs.oom) return errs.oom ? SPK_ENOMEM : respond_422(ex, &errs);
   }

@@ -38,10 +38,20 @@ typedef struct spk__param_spec {
   spk_schema_t *schema;      /* full schema for constraints; NULL when only a type */
 } spk__param_spec_t;
 
+/* An upload field (parameters.files): presence, allowed media types, content sniffing. */
+typedef struct spk__file_spec {
+  const char *name;
+  int required;
+  const spk_json_value_t *content_types; /* array of strings, NULL: any */
+  int check_magic;
+} spk__file_spec_t;
+
 typedef struct spk__contract {
   spk__arena_t arena; /* specs, names, defaults */
   spk__param_spec_t *params;
   size_t param_count;
+  spk__file_spec_t *files;
+  size_t file_count;
   spk_schema_t *body_schema;
   const spk_json_value_t *body_schema_doc; /* for coercing form/multipart text fields */
   size_t max_body_bytes;

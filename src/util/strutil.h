@@ -17,6 +17,8 @@ size_t spk__pct_decode(char *dst, const char *src, size_t len, int plus_as_space
 int spk__parse_i64(const char *s, size_t len, int64_t *out);
 /* Parse a whole string as a finite double. 0 or SPK_EINVAL. */
 int spk__parse_double(const char *s, size_t len, double *out);
+/* Well-formed UTF-8 (no overlongs, surrogates or code points above U+10FFFF). */
+int spk__utf8_valid(const char *s, size_t len);
 /* Trim optional whitespace (SP / HTAB) on both sides. */
 void spk__trim_ows(const char **s, size_t *len);
 

@@ -75,6 +75,12 @@ static void test_strutil(void) {
   CHECK(spk__strieq("Content-Type", 12, "content-type", 12));
   CHECK(!spk__strieq("Content-Type", 12, "content-typ", 11));
   CHECK(spk__is_tchar('!') && !spk__is_tchar(' ') && !spk__is_tchar(':') && !spk__is_tchar(0));
+  CHECK(spk__utf8_valid("caf\xc3\xa9 \xf0\x9f\x98\x80", 10));
+  CHECK(!spk__utf8_valid("\x89PNG", 4));
+  CHECK(!spk__utf8_valid("\xc0\xaf", 2));         /* overlong */
+  CHECK(!spk__utf8_valid("\xed\xa0\x80", 3));     /* surrogate */
+  CHECK(!spk__utf8_valid("\xf4\x90\x80\x80", 4)); /* above U+10FFFF */
+  CHECK(!spk__utf8_valid("\xe2\x82", 2));         /* truncated */
   const char *s = " \t x y \t";
   size_t len = strlen(s);
   spk__trim_ows(&s, &len);

@@ -171,6 +171,40 @@ static void test_multipart_body(void) {
   spk_app_free(app);
 }
 
+static void test_upload_rules(void) {
+  spk_app_t *app;
+  spk_test_client_t *tc = client_for(
+      &app, "POST", "/img",
+      "{\"files\":{\"image\":{\"required\":true,\"content_type\":[\"image/png\",\"image/jpeg\"],"
+      "\"validate_magic_numbers\":true},\"doc\":{\"required\":false}}}",
+      NULL);
+  const char png_as_jpeg[] =
+      "--b\r\nContent-Disposition: form-data; name=\"image\"; filename=\"x.jpg\"\r\n"
+      "Content-Type: image/jpeg\r\n\r\n\x89PNG\r\n\x1a\n\x00\x01\r\n--b--\r\n";
+  spk_test_header_t h[] = {{"Content-Type", "multipart/form-data; boundary=b"}};
+  spk_test_request_t req = {.method = "POST", .target = "/img", .headers = h, .header_count = 1,
+                            .body = png_as_jpeg, .body_len = sizeof(png_as_jpeg) - 1};
+  spk_test_response_t r;
+  CHECK_INT(spk_test_client_send(tc, &req, &r), 0);
+  CHECK_INT(r.status, 422);
+  CHECK(strstr(r.body, "\"loc\":[\"files\",\"image\"],\"msg\":\"File type mismatch: MIME type is "
+                       "image/jpeg but magic numbers indicate image/png\"") != NULL);
+  CHECK(strstr(r.body, "\"content\":\"<binary data, 10 bytes>\"") != NULL); /* never raw bytes */
+  CHECK(strstr(r.body, "\"magic_bytes\":\"89504e470d0a1a0a\"") != NULL);
+  spk_test_response_free(&r);
+  expect(tc, "POST", "/img", "multipart/form-data; boundary=b",
+         "--b\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a.sh\"\r\n"
+         "Content-Type: application/x-sh\r\n\r\necho\r\n--b--\r\n",
+         422, NULL);
+  expect(tc, "POST", "/img", "multipart/form-data; boundary=b",
+         "--b\r\nContent-Disposition: form-data; name=\"other\"\r\n\r\nx\r\n--b--\r\n", 422,
+         ENVELOPE("1 validation error in request",
+                  "{\"type\":\"missing\",\"loc\":[\"files\",\"image\"],\"msg\":\"Field "
+                  "required\",\"input\":null}"));
+  spk_test_client_free(tc);
+  spk_app_free(app);
+}
+
 static void test_registration_errors(void) {
   spk_app_t *app = spk_app_new();
   spk_route_options_t bad_json = {.body_schema = "{not json"};
@@ -191,6 +225,7 @@ int main(void) {
   RUN(test_json_body);
   RUN(test_form_body);
   RUN(test_multipart_body);
+  RUN(test_upload_rules);
   RUN(test_registration_errors);
   return test_report("validation");
 }
