@@ -38,22 +38,7 @@ test-gcc test-asan test-clang fuzz-smoke: bootstrap
 #                                   external ../shared suite (measured against e2e/floor.json)
 #   make conformance FIXTURES=DIR   any other fixture directory (must all pass)
 conformance: build
-	@if [ -n "$(FIXTURES)" ]; then \
-	  build/e2e/spk-fixtures --fixtures "$(FIXTURES)" --mode both; exit $$?; \
-	fi; \
-	rc=0; \
-	if [ -d testing_data ]; then \
-	  build/e2e/spk-fixtures --fixtures testing_data --mode both || rc=1; \
-	else \
-	  echo "conformance: no testing_data/ yet, skipping the project's own fixtures"; \
-	fi; \
-	if [ -d ../shared/spikard-fixtures/testing_data ]; then \
-	  floor=""; [ -f e2e/floor.json ] && floor="--floor e2e/floor.json"; \
-	  build/e2e/spk-fixtures --fixtures ../shared/spikard-fixtures/testing_data --mode both --allow-failures $$floor || rc=1; \
-	else \
-	  echo "conformance: ../shared/spikard-fixtures/testing_data not found, skipping the external suite"; \
-	fi; \
-	exit $$rc
+	@scripts/conformance.sh build $(FIXTURES)
 
 fuzz: bootstrap
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh long

@@ -40,14 +40,14 @@ static uint32_t rnd(void) {
 static const char *words[] = {"alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf",
                               "hotel", "india", "juliett", "kilo", "lima", "mike", "november",
                               "oscar", "papa", "quebec", "romeo", "sierra", "tango",
-                              "caf\xC3\xA9", "na\xC3\xAFve", "\xE2\x82\xAC" "42",
+                              "caf\xC3\xA9", "na\xC3\xAFve", "\xE2\x82\xAC\x34\x32",
                               "line\\nbreak", "tab\\tbed", "quote\\\"d"};
 #define NWORDS (sizeof(words) / sizeof(words[0]))
 
 static void put(spk__buf_t *b, const char *s) { spk__buf_append_str(b, s); }
-static void putf(spk__buf_t *b, const char *fmt, long long v) {
-  char t[64];
-  int n = snprintf(t, sizeof(t), fmt, v);
+static void put_int(spk__buf_t *b, long long v) {
+  char t[32];
+  int n = snprintf(t, sizeof(t), "%lld", v);
   spk__buf_append(b, t, (size_t)n);
 }
 
@@ -64,18 +64,21 @@ static void put_double(spk__buf_t *b) {
 }
 
 static void record(spk__buf_t *b, unsigned id) {
-  putf(b, "{\"id\":%lld,", (long long)id);
+  put(b, "{\"id\":");
+  put_int(b, (long long)id);
+  put(b, ",");
   put(b, "\"name\":\"");
   put(b, words[rnd() % NWORDS]);
   put(b, " ");
   put(b, words[rnd() % NWORDS]);
   put(b, "\",\"email\":\"user");
-  putf(b, "%lld@example.com\",", (long long)(rnd() % 100000));
+  put_int(b, (long long)(rnd() % 100000));
+  put(b, "@example.com\",");
   put(b, rnd() % 2 ? "\"active\":true," : "\"active\":false,");
   put(b, "\"score\":");
   put_double(b);
   put(b, ",\"balance\":");
-  putf(b, "%lld", (long long)rnd() * (rnd() % 2 ? 1 : -1000));
+  put_int(b, (long long)rnd() * (rnd() % 2 ? 1 : -1000));
   put(b, ",\"tags\":[");
   unsigned nt = rnd() % 5;
   for (unsigned i = 0; i < nt; i++) {
@@ -91,13 +94,15 @@ static void record(spk__buf_t *b, unsigned id) {
   put(b, ",\"city\":\"");
   put(b, words[rnd() % NWORDS]);
   put(b, "\"},\"parent\":");
-  if (rnd() % 3) putf(b, "%lld", (long long)(rnd() % 1000));
+  if (rnd() % 3) put_int(b, (long long)(rnd() % 1000));
   else put(b, "null");
   put(b, ",\"history\":[");
   unsigned nh = rnd() % 4;
   for (unsigned i = 0; i < nh; i++) {
     if (i) put(b, ",");
-    putf(b, "{\"t\":%lld,\"v\":", 1700000000ll + rnd() % 1000000);
+    put(b, "{\"t\":");
+    put_int(b, 1700000000ll + rnd() % 1000000);
+    put(b, ",\"v\":");
     put_double(b);
     put(b, "}");
   }

@@ -14,6 +14,8 @@ run_gcc() {
   CC=gcc cmake -S . -B build "${common[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
   cmake --build build -j "$jobs"
   ctest --test-dir build --output-on-failure -j "$jobs"
+  stage "fixture conformance (in-process + loopback)"
+  scripts/conformance.sh build
   stage "install: pkg-config and CMake consumers, exported symbols"
   scripts/check_install.sh build
 }
@@ -23,6 +25,8 @@ run_asan() {
   cmake --build build-asan -j "$jobs"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --test-dir build-asan --output-on-failure -j "$jobs"
+  stage "fixture conformance under ASan+UBSan"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 scripts/conformance.sh build-asan
 }
 run_clang() {
   stage "clang -Werror: build + unit tests"
