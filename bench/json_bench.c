@@ -51,26 +51,35 @@ static void put_int(spk__buf_t *b, long long v) {
   spk__buf_append(b, t, (size_t)n);
 }
 
+/* Every rnd() call is its own statement: argument evaluation order is unspecified in C, and the
+ * documents must be the same whatever the compiler. */
 static void put_double(spk__buf_t *b) {
   char t[40];
   size_t n;
-  switch (rnd() % 4) {
-    case 0: n = (size_t)snprintf(t, sizeof(t), "%u.%02u", rnd() % 1000, rnd() % 100); break;
-    case 1: n = (size_t)snprintf(t, sizeof(t), "-%u.%06u", rnd() % 100, rnd() % 1000000); break;
-    case 2: n = spk_json_format_double(t, (double)rnd() / 7.0); break;
-    default: n = (size_t)snprintf(t, sizeof(t), "%u.%ue%d", rnd() % 10, rnd() % 1000, (int)(rnd() % 40) - 20); break;
+  unsigned kind = rnd() % 4, r1 = rnd(), r2 = rnd();
+  switch (kind) {
+    case 0: n = (size_t)snprintf(t, sizeof(t), "%u.%02u", r1 % 1000, r2 % 100); break;
+    case 1: n = (size_t)snprintf(t, sizeof(t), "-%u.%06u", r1 % 100, r2 % 1000000); break;
+    case 2: n = spk_json_format_double(t, (double)r1 / 7.0); break;
+    default: {
+      int e = (int)(rnd() % 40) - 20;
+      n = (size_t)snprintf(t, sizeof(t), "%u.%ue%d", r1 % 10, r2 % 1000, e);
+      break;
+    }
   }
   spk__buf_append(b, t, n);
 }
+
+static const char *word(void) { return words[rnd() % NWORDS]; }
 
 static void record(spk__buf_t *b, unsigned id) {
   put(b, "{\"id\":");
   put_int(b, (long long)id);
   put(b, ",");
   put(b, "\"name\":\"");
-  put(b, words[rnd() % NWORDS]);
+  put(b, word());
   put(b, " ");
-  put(b, words[rnd() % NWORDS]);
+  put(b, word());
   put(b, "\",\"email\":\"user");
   put_int(b, (long long)(rnd() % 100000));
   put(b, "@example.com\",");
@@ -78,13 +87,16 @@ static void record(spk__buf_t *b, unsigned id) {
   put(b, "\"score\":");
   put_double(b);
   put(b, ",\"balance\":");
-  put_int(b, (long long)rnd() * (rnd() % 2 ? 1 : -1000));
+  {
+    long long magnitude = (long long)rnd();
+    put_int(b, rnd() % 2 ? magnitude : -1000 * magnitude);
+  }
   put(b, ",\"tags\":[");
   unsigned nt = rnd() % 5;
   for (unsigned i = 0; i < nt; i++) {
     if (i) put(b, ",");
     put(b, "\"");
-    put(b, words[rnd() % NWORDS]);
+    put(b, word());
     put(b, "\"");
   }
   put(b, "],\"location\":{\"lat\":");
@@ -92,7 +104,7 @@ static void record(spk__buf_t *b, unsigned id) {
   put(b, ",\"lon\":");
   put_double(b);
   put(b, ",\"city\":\"");
-  put(b, words[rnd() % NWORDS]);
+  put(b, word());
   put(b, "\"},\"parent\":");
   if (rnd() % 3) put_int(b, (long long)(rnd() % 1000));
   else put(b, "null");

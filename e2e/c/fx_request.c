@@ -6,7 +6,8 @@
  *     (raw) wins over query_params (URL-encoded, arrays → repeated keys, null skipped);
  *   - headers exactly as given, in order; cookies → one Cookie header;
  *   - files / data / multipart content_type → multipart/form-data with a generated boundary;
- *     form_data → application/x-www-form-urlencoded; body: string → raw bytes, JSON value →
+ *     form_data → application/x-www-form-urlencoded; body_base64 → those raw bytes (bodies a
+ *     JSON string cannot carry, e.g. invalid UTF-8); body: string → raw bytes, JSON value →
  *     serialized with Content-Type application/json unless the fixture gives one;
  *   - no User-Agent, Accept or Accept-Encoding are added; Host and Content-Length only when the
  *     fixture does not give them. */
@@ -199,6 +200,24 @@ static int multipart_file(spk__buf_t *b, const spk_json_value_t *f, char *err, s
   return 0;
 }
 
+/* Standard base64 (RFC 4648, padding optional) appended to b; -1 on a bad character. */
+static int base64_decode(spk__buf_t *b, const char *s) {
+  unsigned acc = 0;
+  int bits = 0;
+  for (; *s && *s != '='; s++) {
+    const char *abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const char *p = strchr(abc, *s);
+    if (!p) return -1;
+    acc = (acc << 6) | (unsigned)(p - abc);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      spk__buf_append_char(b, (char)((acc >> bits) & 0xff));
+    }
+  }
+  return 0;
+}
+
 static void header_line(spk__buf_t *b, const char *name, const char *value, size_t vlen) {
   spk__buf_append_str(b, name);
   spk__buf_append_str(b, ": ");
@@ -247,6 +266,7 @@ int fx_request_build(fx_fixture_t *fx, const char *host, fx_request_t *out, char
   const spk_json_value_t *form = fx_get(rq, "form_data");
   const char *req_ct = fx_get_str(rq, "content_type");
   const spk_json_value_t *jbody = fx_get(rq, "body");
+  const char *body_b64 = fx_get_str(rq, "body_base64");
   int rc = 0;
   if (files || data || (req_ct && strncasecmp(req_ct, "multipart/", 10) == 0)) {
     const spk_json_value_t *groups[2] = {data, form};
@@ -272,6 +292,12 @@ int fx_request_build(fx_fixture_t *fx, const char *host, fx_request_t *out, char
   } else if (fx_is(form, SPK_JSON_OBJECT)) {
     encode_pairs(a, &body, form);
     default_ct = req_ct ? req_ct : "application/x-www-form-urlencoded";
+  } else if (body_b64) {
+    if (base64_decode(&body, body_b64) != 0) {
+      snprintf(err, errlen, "request.body_base64 is not base64");
+      rc = -1;
+    }
+    default_ct = req_ct;
   } else if (jbody && jbody->type == SPK_JSON_STRING) {
     spk__buf_append(&body, jbody->u.string.ptr, jbody->u.string.len);
     default_ct = req_ct;

@@ -158,6 +158,7 @@ static void on_close(uv_handle_t *h) {
    * unsent ones). Report the writes that never reached libuv, in order; the core may queue more
    * while we do (they land here too). */
   if (tc->conn) {
+    if (tc->sync_done) spk__conn_write_done(tc->conn, tc->sync_token);
     for (size_t i = 0; i < tc->deferred_len; i++) spk__conn_write_done(tc->conn, tc->deferred[i]);
     spk__conn_free(tc->conn);
     tc->conn = NULL;
@@ -179,6 +180,7 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
 }
 
 static void apply(spk__tcp_conn_t *tc, spk__conn_action_t action);
+static void settle(spk__tcp_conn_t *tc, spk__conn_action_t action);
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   spk__tcp_conn_t *tc = s->data;
@@ -186,12 +188,12 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   if (tc->state != SPK__TC_OPEN) return;
   if (nread > 0) {
     sync_now(tc);
-    apply(tc, spk__conn_commit(tc->conn, (size_t)nread));
+    settle(tc, spk__conn_commit(tc->conn, (size_t)nread));
   } else if (nread == UV_EOF) {
     tc->eof = 1;
     tc->reading = 0; /* libuv stopped reading */
     sync_now(tc);
-    apply(tc, spk__conn_eof(tc->conn));
+    settle(tc, spk__conn_eof(tc->conn));
   } else if (nread < 0) {
     /* ECONNRESET, or UV_ENOBUFS when the connection has no room for input. */
     hard_close(tc);
@@ -205,6 +207,23 @@ static void read_start(spk__tcp_conn_t *tc) {
     return;
   }
   tc->reading = 1;
+}
+
+/* Report a write uv_try_write completed (see worker.h), then act on the core's answer. The
+ * core is not re-entrant, so completions are reported here, after the call that queued them. */
+static void settle(spk__tcp_conn_t *tc, spk__conn_action_t action) {
+  while (tc->sync_done && tc->state <= SPK__TC_FLUSH) {
+    void *token = tc->sync_token;
+    tc->sync_done = 0;
+    tc->sync_token = NULL;
+    tc->pending_writes--;
+    action = spk__conn_write_done(tc->conn, token);
+    if (tc->state == SPK__TC_FLUSH) {
+      if (tc->pending_writes == 0) start_shutdown(tc);
+      return;
+    }
+  }
+  apply(tc, action);
 }
 
 static void apply(spk__tcp_conn_t *tc, spk__conn_action_t action) {
@@ -241,7 +260,7 @@ static void on_write(uv_write_t *req, int status) {
   }
   switch (tc->state) {
     case SPK__TC_OPEN:
-      apply(tc, action);
+      settle(tc, action);
       break;
     case SPK__TC_FLUSH:
       if (tc->pending_writes == 0)
@@ -281,6 +300,25 @@ static void io_write(void *io_data, const spk__iov_t *iov, size_t iov_count, voi
     bufs[0] = uv_buf_init((char *)"", 0);
     iov_count = 1;
   }
+  /* Fast path: nothing queued, so try the write now; a full write needs no request. */
+  if (tc->state == SPK__TC_OPEN && tc->pending_writes == 0 && !tc->sync_done &&
+      tc->h.stream.write_queue_size == 0) {
+    int n = uv_try_write(&tc->h.stream, bufs, (unsigned)iov_count);
+    if (n >= 0 && (size_t)n == total) {
+      if (bufs != stack_bufs) spk__free(bufs);
+      spk__worker_wreq_put(tc->w, wr);
+      tc->pending_writes++;
+      tc->sync_token = token;
+      tc->sync_done = 1;
+      return;
+    }
+    for (size_t i = 0, left = n > 0 ? (size_t)n : 0; left && i < iov_count; i++) {
+      size_t take = bufs[i].len < left ? bufs[i].len : left; /* skip what was sent */
+      bufs[i].base += take;
+      bufs[i].len -= take;
+      left -= take;
+    }
+  }
   wr->tc = tc;
   wr->token = token;
   /* uv_write copies the buffer descriptors, not the bytes. */
@@ -303,7 +341,7 @@ static void on_conn_timer(uv_timer_t *t) {
     return;
   }
   sync_now(tc);
-  apply(tc, spk__conn_timeout(tc->conn));
+  settle(tc, spk__conn_timeout(tc->conn));
 }
 
 static void io_set_timer(void *io_data, uint32_t ms) {
@@ -380,13 +418,13 @@ void spk__tcp_conn_resume(spk__tcp_conn_t *tc, spk__exchange_t *ex) {
   /* The connection object is alive (not yet freed) even when the socket is closing: the core
    * still needs the resume to finish the exchange; its writes are then reported as failed. */
   sync_now(tc);
-  apply(tc, spk__conn_resume(tc->conn, ex));
+  settle(tc, spk__conn_resume(tc->conn, ex));
 }
 
 void spk__tcp_conn_shutdown(spk__tcp_conn_t *tc) {
   if (tc->state != SPK__TC_OPEN) return;
   sync_now(tc);
-  apply(tc, spk__conn_shutdown(tc->conn));
+  settle(tc, spk__conn_shutdown(tc->conn));
 }
 
 void spk__tcp_conn_force_close(spk__tcp_conn_t *tc) { hard_close(tc); }

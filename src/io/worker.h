@@ -155,6 +155,11 @@ struct spk__tcp_conn {
   void **deferred;
   size_t deferred_len, deferred_cap;
   void *deferred_inline[4];
+  /* A write that uv_try_write finished on the spot (only tried when nothing else is queued, so
+   * there is at most one): reported by settle() once the core call that queued it returns.
+   * This skips libuv's write request, whose completion costs an epoll_ctl per response. */
+  void *sync_token;
+  unsigned sync_done : 1;
 };
 
 /* Accept one pending connection from the worker's listener. 0, or SPK_ENOMEM (nothing was

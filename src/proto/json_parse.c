@@ -6,10 +6,13 @@
  *   stacks that collect array items and object members until their container closes, start in
  *   the parser struct (on the C stack) and move to the heap only for big or deep documents.
  *   A closing bracket copies its items once into an exact-size arena array.
- * - Values are carved from arena slabs (no per-value arena call, no per-value 16-byte rounding).
+ * - Values are carved from arena slabs (no per-value arena call, no per-value 16-byte rounding);
+ *   decoded strings and number literals are carved from one text region (see text_alloc).
  * - Strings: phase 1 finds the closing quote 8 bytes at a time (SWAR), validating UTF-8 and
  *   rejecting control characters as it goes; phase 2 copies (memcpy when there is no escape) or
- *   decodes escapes into an arena buffer of the raw length, which always suffices.
+ *   decodes escapes into room of the raw length, which always suffices.
+ * - Duplicate keys are resolved when an object closes: pairwise up to 16 members (pre-filtered
+ *   by a length/first/last-byte tag), with a temporary open-addressing hash table above.
  * - Numbers: integers of up to 19 digits that fit int64 become SPK_JSON_INT. Other numbers take
  *   Clinger's exact fast path (<= 2^53 significand, |exp| <= 22) or else a locale-independent
  *   strtod: the literal is rewritten as "<digits>e<exp>" (no decimal point, so LC_NUMERIC cannot
@@ -923,7 +926,7 @@ int spk_json_parse(spk__arena_t *arena, const char *buf, size_t len,
     }
     return SPK_EINVAL;
   }
-  jp_t state; /* about 3.5 KB: the inline stacks */
+  jp_t state; /* about 4 KB: mostly the inline stacks */
   jp_t *P = &state;
   static const unsigned char empty[1] = {0};
   P->arena = arena;

@@ -9,6 +9,7 @@
  * Everything — errors, paths, messages, bitsets, PCRE2 match state — comes from the caller's
  * arena; the compiled schema is only read. */
 #include <math.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -674,9 +675,128 @@ static const sch_node_t *dynamic_target(const sch_node_t *n, const scope_t *sc) 
   return found ? found : n->dyn_ref;
 }
 
-static void msg_limit_plural(sb_t *b, size_t limit, const char *one, const char *many) {
-  sb_u64(b, limit);
-  sb_str(b, limit == 1 ? one : many);
+/* ==== the walk =========================================================================== */
+
+#if defined(__GNUC__)
+#define SCH_NOINLINE __attribute__((noinline))
+#else
+#define SCH_NOINLINE
+#endif
+
+/* Record one error. The message is built from a tiny format: %J a JSON value, %s a C string,
+ * %Q a (ptr, len) string JSON-quoted, %K a (ptr, len) string as is, %z a size_t. Kept out of
+ * line so that the recursive v_node frame stays small. */
+SCH_NOINLINE static void report(vctx_t *c, const vpath_t *path, const char *keyword,
+                                const spk_json_value_t *inst, const spk_json_value_t *kwv,
+                                const char *prop, size_t prop_len, const char *fmt, ...) {
+  sb_t m;
+  sb_init(&m);
+  va_list ap;
+  va_start(ap, fmt);
+  for (const char *f = fmt; *f; f++) {
+    if (*f != '%') {
+      const char *e = strchr(f, '%');
+      size_t n = e ? (size_t)(e - f) : strlen(f);
+      sb_put(&m, f, n);
+      f += n - 1;
+      continue;
+    }
+    switch (*++f) {
+      case 'J': sb_json(&m, va_arg(ap, const spk_json_value_t *), 0); break;
+      case 's': sb_str(&m, va_arg(ap, const char *)); break;
+      case 'z': sb_u64(&m, (unsigned long long)va_arg(ap, size_t)); break;
+      case 'Q':
+      case 'K': {
+        const char *p = va_arg(ap, const char *);
+        size_t n = va_arg(ap, size_t);
+        if (*f == 'Q') sb_quoted(&m, p, n);
+        else sb_put(&m, p, n);
+        break;
+      }
+      default: sb_put(&m, f, 1); break;
+    }
+  }
+  va_end(ap);
+  add_error(c, path, keyword, inst, kwv, prop, prop_len, &m);
+}
+
+/* "Additional items are not allowed (a, b were unexpected)" and the unevaluated variant. */
+SCH_NOINLINE static void report_items(vctx_t *c, const vpath_t *path, const char *keyword,
+                                      const spk_json_value_t *inst, const spk_json_value_t *kwv,
+                                      const char *prefix, const ann_t *skip, size_t from) {
+  sb_t m;
+  sb_init(&m);
+  sb_str(&m, prefix);
+  size_t bad = 0;
+  for (size_t i = from; i < inst->u.array.len; i++) {
+    if (skip && ann_has(skip, i)) continue;
+    if (bad++) sb_str(&m, ", ");
+    sb_json(&m, inst->u.array.items[i], 0);
+  }
+  sb_str(&m, bad == 1 ? " was unexpected)" : " were unexpected)");
+  add_error(c, path, keyword, inst, kwv, NULL, 0, &m);
+}
+
+SCH_NOINLINE static void report_type(vctx_t *c, const vpath_t *path, const spk_json_value_t *inst,
+                                     const spk_json_value_t *tk) {
+  sb_t m;
+  sb_init(&m);
+  sb_json(&m, inst, 0);
+  if (tk->type == SPK_JSON_STRING || tk->u.array.len == 1) {
+    const spk_json_value_t *one = tk->type == SPK_JSON_STRING ? tk : tk->u.array.items[0];
+    sb_str(&m, " is not of type ");
+    sb_quoted(&m, one->u.string.ptr, one->u.string.len);
+  } else {
+    sb_str(&m, " is not of types ");
+    for (size_t i = 0; i < tk->u.array.len; i++) {
+      if (i) sb_str(&m, ", ");
+      sb_quoted(&m, tk->u.array.items[i]->u.string.ptr, tk->u.array.items[i]->u.string.len);
+    }
+  }
+  add_error(c, path, "type", inst, tk, NULL, 0, &m);
+}
+
+static const char *plural(size_t n, const char *one, const char *many) { return n == 1 ? one : many; }
+
+/* The content keywords of draft-07 (out of line: rare, and it needs buffers). */
+SCH_NOINLINE static int check_content(vctx_t *c, const sch_node_t *n, const spk_json_value_t *inst,
+                                      const vpath_t *path) {
+  const char *doc = inst->u.string.ptr;
+  size_t doc_len = inst->u.string.len;
+  if (n->content_base64) {
+    char *dec = NULL;
+    size_t dl = 0;
+    int r = base64_decode(c, doc, doc_len, &dec, &dl);
+    if (r < 0) {
+      c->oom = 1;
+      return 0;
+    }
+    if (r == 0) {
+      if (!c->quiet)
+        report(c, path, "contentEncoding", inst, n->content_encoding_kw, NULL, 0,
+               "%J is not compliant with \"base64\" content encoding", inst);
+      return 0;
+    }
+    doc = dec;
+    doc_len = dl;
+  }
+  if (n->content_json) {
+    spk_json_value_t *parsed = NULL;
+    spk_json_parse_options_t po = {0, SPK_JSON_DUP_LAST_WINS};
+    int r = spk_json_parse(c->arena, doc, doc_len, &po, &parsed, NULL);
+    if (r == SPK_ENOMEM) {
+      c->oom = 1;
+      return 0;
+    }
+    if (r) {
+      const spk_json_value_t *mt = n->content_media_type_kw;
+      if (!c->quiet)
+        report(c, path, "contentMediaType", inst, mt, NULL, 0, "%J is not compliant with %Q media type",
+               inst, mt->u.string.ptr, mt->u.string.len);
+      return 0;
+    }
+  }
+  return 1;
 }
 
 /* ==== the walk =========================================================================== */
@@ -687,39 +807,29 @@ static void msg_limit_plural(sb_t *b, size_t limit, const char *one, const char 
     if (c->quiet) goto done;   \
   } while (0)
 
+#define REPORT(...)                         \
+  do {                                      \
+    if (!c->quiet) report(c, __VA_ARGS__);  \
+  } while (0)
+
 static int v_node(vctx_t *c, const sch_node_t *n, const spk_json_value_t *inst,
                   const vpath_t *path, const scope_t *sc, ann_t *out) {
   if (c->oom) return 0;
   if (n->kind == SCH_NODE_TRUE) return 1;
   if (n->kind == SCH_NODE_FALSE) {
-    if (!c->quiet) {
-      sb_t m;
-      sb_init(&m);
-      sb_str(&m, "False schema does not allow ");
-      sb_json(&m, inst, 0);
-      add_error(c, path, "false", inst, n->json, NULL, 0, &m);
-    }
+    REPORT(path, "false", inst, n->json, NULL, 0, "False schema does not allow %J", inst);
     return 0;
   }
   /* infinite recursion: this node already being evaluated on this very instance */
   for (const frame_t *f = c->inplace; f; f = f->up) {
     if (f->node == n) {
-      if (!c->quiet) {
-        sb_t m;
-        sb_init(&m);
-        sb_str(&m, "Infinite recursion in the schema (a $ref cycle that never consumes the instance)");
-        add_error(c, path, "$ref", inst, n->json, NULL, 0, &m);
-      }
+      REPORT(path, "$ref", inst, n->json, NULL, 0,
+             "Infinite recursion in the schema (a reference cycle that never consumes the instance)");
       return 0;
     }
   }
   if (c->depth >= SCH_MAX_EVAL_DEPTH) {
-    if (!c->quiet) {
-      sb_t m;
-      sb_init(&m);
-      sb_str(&m, "Schema evaluation is nested too deeply");
-      add_error(c, path, "$ref", inst, n->json, NULL, 0, &m);
-    }
+    REPORT(path, "$ref", inst, n->json, NULL, 0, "Schema evaluation is nested too deeply");
     return 0;
   }
   c->depth++;
@@ -751,24 +861,7 @@ static int v_node(vctx_t *c, const sch_node_t *n, const spk_json_value_t *inst,
 
   /* --- any type --- */
   if (n->types && !type_matches(n->types, inst)) {
-    if (!c->quiet) {
-      sb_t m;
-      sb_init(&m);
-      sb_json(&m, inst, 0);
-      const spk_json_value_t *tk = n->type_kw;
-      if (tk->type == SPK_JSON_STRING || tk->u.array.len == 1) {
-        const spk_json_value_t *one = tk->type == SPK_JSON_STRING ? tk : tk->u.array.items[0];
-        sb_str(&m, " is not of type ");
-        sb_quoted(&m, one->u.string.ptr, one->u.string.len);
-      } else {
-        sb_str(&m, " is not of types ");
-        for (size_t i = 0; i < tk->u.array.len; i++) {
-          if (i) sb_str(&m, ", ");
-          sb_quoted(&m, tk->u.array.items[i]->u.string.ptr, tk->u.array.items[i]->u.string.len);
-        }
-      }
-      add_error(c, path, "type", inst, n->type_kw, NULL, 0, &m);
-    }
+    if (!c->quiet) report_type(c, path, inst, n->type_kw);
     FAIL();
   }
   if (n->enum_kw) {
@@ -776,60 +869,34 @@ static int v_node(vctx_t *c, const sch_node_t *n, const spk_json_value_t *inst,
     for (size_t i = 0; i < n->enum_kw->u.array.len && !found; i++)
       found = spk_json_equal(inst, n->enum_kw->u.array.items[i]);
     if (!found) {
-      if (!c->quiet) {
-        sb_t m;
-        sb_init(&m);
-        sb_json(&m, inst, 0);
-        sb_str(&m, " is not one of ");
-        sb_json(&m, n->enum_kw, 0);
-        add_error(c, path, "enum", inst, n->enum_kw, NULL, 0, &m);
-      }
+      REPORT(path, "enum", inst, n->enum_kw, NULL, 0, "%J is not one of %J", inst, n->enum_kw);
       FAIL();
     }
   }
   if (n->const_kw && !spk_json_equal(inst, n->const_kw)) {
-    if (!c->quiet) {
-      sb_t m;
-      sb_init(&m);
-      sb_json(&m, n->const_kw, 0);
-      sb_str(&m, " was expected");
-      add_error(c, path, "const", inst, n->const_kw, NULL, 0, &m);
-    }
+    REPORT(path, "const", inst, n->const_kw, NULL, 0, "%J was expected", n->const_kw);
     FAIL();
   }
 
   /* --- numbers --- */
   if ((n->has & SCH_H_NUMERIC) && (t == SPK_JSON_INT || t == SPK_JSON_NUMBER)) {
     static const char *const names[] = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"};
-    static const char *const texts[] = {" is less than the minimum of ",
-                                        " is greater than the maximum of ",
-                                        " is less than or equal to the minimum of ",
-                                        " is greater than or equal to the maximum of "};
+    static const char *const texts[] = {"%J is less than the minimum of %J",
+                                        "%J is greater than the maximum of %J",
+                                        "%J is less than or equal to the minimum of %J",
+                                        "%J is greater than or equal to the maximum of %J"};
     const spk_json_value_t *lim[] = {n->minimum, n->maximum, n->exclusive_minimum, n->exclusive_maximum};
     for (int k = 0; k < 4; k++) {
       if (!lim[k]) continue;
       int cmp = num_cmp(inst, lim[k]);
       int bad = k == 0 ? cmp < 0 : k == 1 ? cmp > 0 : k == 2 ? cmp <= 0 : cmp >= 0;
       if (!bad) continue;
-      if (!c->quiet) {
-        sb_t m;
-        sb_init(&m);
-        sb_json(&m, inst, 0);
-        sb_str(&m, texts[k]);
-        sb_json(&m, lim[k], 0);
-        add_error(c, path, names[k], inst, lim[k], NULL, 0, &m);
-      }
+      REPORT(path, names[k], inst, lim[k], NULL, 0, texts[k], inst, lim[k]);
       FAIL();
     }
     if (n->multiple_of && !is_multiple(inst, n->multiple_of)) {
-      if (!c->quiet) {
-        sb_t m;
-        sb_init(&m);
-        sb_json(&m, inst, 0);
-        sb_str(&m, " is not a multiple of ");
-        sb_json(&m, n->multiple_of, 0);
-        add_error(c, path, "multipleOf", inst, n->multiple_of, NULL, 0, &m);
-      }
+      REPORT(path, "multipleOf", inst, n->multiple_of, NULL, 0, "%J is not a multiple of %J", inst,
+             n->multiple_of);
       FAIL();
     }
   }
@@ -845,132 +912,47 @@ static int v_node(vctx_t *c, const sch_node_t *n, const spk_json_value_t *inst,
           (n->max_length_kw && len > n->max_length))
         cps = utf8_count(s, len);
       if (n->min_length_kw && cps < n->min_length) {
-        if (!c->quiet) {
-          sb_t m;
-          sb_init(&m);
-          sb_json(&m, inst, 0);
-          sb_str(&m, " is shorter than ");
-          msg_limit_plural(&m, n->min_length, " character", " characters");
-          add_error(c, path, "minLength", inst, n->min_length_kw, NULL, 0, &m);
-        }
+        REPORT(path, "minLength", inst, n->min_length_kw, NULL, 0, "%J is shorter than %z %s", inst,
+               n->min_length, plural(n->min_length, "character", "characters"));
         FAIL();
       }
       if (n->max_length_kw && cps > n->max_length) {
-        if (!c->quiet) {
-          sb_t m;
-          sb_init(&m);
-          sb_json(&m, inst, 0);
-          sb_str(&m, " is longer than ");
-          msg_limit_plural(&m, n->max_length, " character", " characters");
-          add_error(c, path, "maxLength", inst, n->max_length_kw, NULL, 0, &m);
-        }
+        REPORT(path, "maxLength", inst, n->max_length_kw, NULL, 0, "%J is longer than %z %s", inst,
+               n->max_length, plural(n->max_length, "character", "characters"));
         FAIL();
       }
     }
     if (n->pattern && !regex_match(c, n->pattern, s, len)) {
-      if (!c->quiet) {
-        sb_t m;
-        sb_init(&m);
-        sb_json(&m, inst, 0);
-        sb_str(&m, " does not match ");
-        sb_quoted(&m, n->pattern->source, n->pattern->source_len);
-        add_error(c, path, "pattern", inst, n->pattern_kw, NULL, 0, &m);
-      }
+      REPORT(path, "pattern", inst, n->pattern_kw, NULL, 0, "%J does not match %Q", inst,
+             n->pattern->source, n->pattern->source_len);
       FAIL();
     }
     if (n->format && !n->format(s, len)) {
-      if (!c->quiet) {
-        sb_t m;
-        sb_init(&m);
-        sb_json(&m, inst, 0);
-        sb_str(&m, " is not a ");
-        sb_quoted(&m, n->format_kw->u.string.ptr, n->format_kw->u.string.len);
-        add_error(c, path, "format", inst, n->format_kw, NULL, 0, &m);
-      }
+      REPORT(path, "format", inst, n->format_kw, NULL, 0, "%J is not a %Q", inst,
+             n->format_kw->u.string.ptr, n->format_kw->u.string.len);
       FAIL();
     }
-    if (n->content_base64 || n->content_json) {
-      const char *doc = s;
-      size_t doc_len = len;
-      if (n->content_base64) {
-        char *dec = NULL;
-        size_t dl = 0;
-        int r = base64_decode(c, s, len, &dec, &dl);
-        if (r < 0) {
-          c->oom = 1;
-        } else if (r == 0) {
-          if (!c->quiet) {
-            sb_t m;
-            sb_init(&m);
-            sb_json(&m, inst, 0);
-            sb_str(&m, " is not compliant with \"base64\" content encoding");
-            add_error(c, path, "contentEncoding", inst, n->content_encoding_kw, NULL, 0, &m);
-          }
-          FAIL();
-          doc = NULL;
-        } else {
-          doc = dec;
-          doc_len = dl;
-        }
-      }
-      if (doc && n->content_json) {
-        spk_json_value_t *parsed = NULL;
-        spk_json_parse_options_t po = {0, SPK_JSON_DUP_LAST_WINS};
-        int r = spk_json_parse(c->arena, doc, doc_len, &po, &parsed, NULL);
-        if (r == SPK_ENOMEM) {
-          c->oom = 1;
-        } else if (r) {
-          if (!c->quiet) {
-            sb_t m;
-            sb_init(&m);
-            sb_json(&m, inst, 0);
-            sb_str(&m, " is not compliant with ");
-            sb_quoted(&m, n->content_media_type_kw->u.string.ptr, n->content_media_type_kw->u.string.len);
-            sb_str(&m, " media type");
-            add_error(c, path, "contentMediaType", inst, n->content_media_type_kw, NULL, 0, &m);
-          }
-          FAIL();
-        }
-      }
-    }
+    if ((n->content_base64 || n->content_json) && !check_content(c, n, inst, path)) FAIL();
   }
 
   /* --- arrays --- */
   if ((n->has & SCH_H_ARRAY) && t == SPK_JSON_ARRAY) {
     size_t len = inst->u.array.len;
     if (n->min_items_kw && len < n->min_items) {
-      if (!c->quiet) {
-        sb_t m;
-        sb_init(&m);
-        sb_json(&m, inst, 0);
-        sb_str(&m, " has less than ");
-        msg_limit_plural(&m, n->min_items, " item", " items");
-        add_error(c, path, "minItems", inst, n->min_items_kw, NULL, 0, &m);
-      }
+      REPORT(path, "minItems", inst, n->min_items_kw, NULL, 0, "%J has less than %z %s", inst,
+             n->min_items, plural(n->min_items, "item", "items"));
       FAIL();
     }
     if (n->max_items_kw && len > n->max_items) {
-      if (!c->quiet) {
-        sb_t m;
-        sb_init(&m);
-        sb_json(&m, inst, 0);
-        sb_str(&m, " has more than ");
-        msg_limit_plural(&m, n->max_items, " item", " items");
-        add_error(c, path, "maxItems", inst, n->max_items_kw, NULL, 0, &m);
-      }
+      REPORT(path, "maxItems", inst, n->max_items_kw, NULL, 0, "%J has more than %z %s", inst,
+             n->max_items, plural(n->max_items, "item", "items"));
       FAIL();
     }
     if (n->unique_items) {
       int u = items_unique(c, inst);
       if (u < 0) c->oom = 1;
       if (u == 0) {
-        if (!c->quiet) {
-          sb_t m;
-          sb_init(&m);
-          sb_json(&m, inst, 0);
-          sb_str(&m, " has non-unique elements");
-          add_error(c, path, "uniqueItems", inst, n->unique_items_kw, NULL, 0, &m);
-        }
+        REPORT(path, "uniqueItems", inst, n->unique_items_kw, NULL, 0, "%J has non-unique elements", inst);
         FAIL();
       }
     }
@@ -982,19 +964,11 @@ static int v_node(vctx_t *c, const sch_node_t *n, const spk_json_value_t *inst,
     }
     if (n->items && len > np) {
       if (n->items->kind == SCH_NODE_FALSE) {
-        if (!c->quiet) {
-          sb_t m;
-          sb_init(&m);
-          sb_str(&m, "Additional items are not allowed (");
-          for (size_t i = np; i < len; i++) {
-            if (i > np) sb_str(&m, ", ");
-            sb_json(&m, inst->u.array.items[i], 0);
-          }
-          sb_str(&m, len - np == 1 ? " was unexpected)" : " were unexpected)");
-          add_error(c, path, n->items_keyword, inst, n->items_kw, NULL, 0, &m);
-        }
+        if (!c->quiet)
+          report_items(c, path, n->items_keyword, inst, n->items_kw,
+                       "Additional items are not allowed (", NULL, np);
         FAIL();
-      } else {
+      } else if (n->items->kind != SCH_NODE_TRUE) {
         for (size_t i = np; i < len; i++) {
           vpath_t cp = {path, NULL, 0, (long long)i};
           if (!v_child(c, n->items, inst->u.array.items[i], &cp, sc)) FAIL();
@@ -1018,34 +992,19 @@ static int v_node(vctx_t *c, const sch_node_t *n, const spk_json_value_t *inst,
         }
       }
       if (count < n->min_contains) {
-        if (!c->quiet) {
-          sb_t m;
-          sb_init(&m);
-          if (count == 0) {
-            sb_str(&m, "None of ");
-            sb_json(&m, inst, 0);
-            sb_str(&m, " are valid under the given schema");
-          } else {
-            sb_json(&m, inst, 0);
-            sb_str(&m, " has less than ");
-            msg_limit_plural(&m, n->min_contains, " item", " items");
-            sb_str(&m, " valid under the given schema");
-          }
-          add_error(c, path, n->min_contains_kw ? "minContains" : "contains", inst,
-                    n->min_contains_kw ? n->min_contains_kw : n->contains_kw, NULL, 0, &m);
-        }
+        const char *kw = n->min_contains_kw ? "minContains" : "contains";
+        const spk_json_value_t *kv = n->min_contains_kw ? n->min_contains_kw : n->contains_kw;
+        if (count == 0)
+          REPORT(path, kw, inst, kv, NULL, 0, "None of %J are valid under the given schema", inst);
+        else
+          REPORT(path, kw, inst, kv, NULL, 0, "%J has less than %z %s valid under the given schema",
+                 inst, n->min_contains, plural(n->min_contains, "item", "items"));
         FAIL();
       }
       if (count > n->max_contains) {
-        if (!c->quiet) {
-          sb_t m;
-          sb_init(&m);
-          sb_json(&m, inst, 0);
-          sb_str(&m, " has more than ");
-          msg_limit_plural(&m, n->max_contains, " item", " items");
-          sb_str(&m, " valid under the given schema");
-          add_error(c, path, "maxContains", inst, n->max_contains_kw, NULL, 0, &m);
-        }
+        REPORT(path, "maxContains", inst, n->max_contains_kw, NULL, 0,
+               "%J has more than %z %s valid under the given schema", inst, n->max_contains,
+               plural(n->max_contains, "item", "items"));
         FAIL();
       }
     }
@@ -1083,15 +1042,8 @@ static int v_node(vctx_t *c, const sch_node_t *n, const spk_json_value_t *inst,
         if (!matched && n->additional_props) {
           matched = 1;
           if (n->additional_props->kind == SCH_NODE_FALSE) {
-            if (!c->quiet) {
-              sb_t m;
-              sb_init(&m);
-              sb_str(&m, "Additional properties are not allowed ('");
-              sb_put(&m, e->key.ptr, e->key.len);
-              sb_str(&m, "' was unexpected)");
-              add_error(c, path, "additionalProperties", inst, n->additional_props_kw,
-                        e->key.ptr, e->key.len, &m);
-            }
+            REPORT(path, "additionalProperties", inst, n->additional_props_kw, e->key.ptr, e->key.len,
+                   "Additional properties are not allowed ('%K' was unexpected)", e->key.ptr, e->key.len);
             FAIL();
           } else if (!v_child(c, n->additional_props, e->value, &cp, sc)) {
             FAIL();
@@ -1101,25 +1053,13 @@ static int v_node(vctx_t *c, const sch_node_t *n, const spk_json_value_t *inst,
       }
     }
     if (n->min_properties_kw && len < n->min_properties) {
-      if (!c->quiet) {
-        sb_t m;
-        sb_init(&m);
-        sb_json(&m, inst, 0);
-        sb_str(&m, " has less than ");
-        msg_limit_plural(&m, n->min_properties, " property", " properties");
-        add_error(c, path, "minProperties", inst, n->min_properties_kw, NULL, 0, &m);
-      }
+      REPORT(path, "minProperties", inst, n->min_properties_kw, NULL, 0, "%J has less than %z %s", inst,
+             n->min_properties, plural(n->min_properties, "property", "properties"));
       FAIL();
     }
     if (n->max_properties_kw && len > n->max_properties) {
-      if (!c->quiet) {
-        sb_t m;
-        sb_init(&m);
-        sb_json(&m, inst, 0);
-        sb_str(&m, " has more than ");
-        msg_limit_plural(&m, n->max_properties, " property", " properties");
-        add_error(c, path, "maxProperties", inst, n->max_properties_kw, NULL, 0, &m);
-      }
+      REPORT(path, "maxProperties", inst, n->max_properties_kw, NULL, 0, "%J has more than %z %s", inst,
+             n->max_properties, plural(n->max_properties, "property", "properties"));
       FAIL();
     }
     for (size_t i = 0; i < n->n_required; i++) {
@@ -1131,13 +1071,8 @@ static int v_node(vctx_t *c, const sch_node_t *n, const spk_json_value_t *inst,
       else
         present = spk_json_get(inst, r->name.ptr, r->name.len) != NULL;
       if (present) continue;
-      if (!c->quiet) {
-        sb_t m;
-        sb_init(&m);
-        sb_quoted(&m, r->name.ptr, r->name.len);
-        sb_str(&m, " is a required property");
-        add_error(c, path, "required", inst, n->required_kw, r->name.ptr, r->name.len, &m);
-      }
+      REPORT(path, "required", inst, n->required_kw, r->name.ptr, r->name.len,
+             "%Q is a required property", r->name.ptr, r->name.len);
       FAIL();
     }
     for (size_t i = 0; i < n->n_dep_required; i++) {
@@ -1146,13 +1081,8 @@ static int v_node(vctx_t *c, const sch_node_t *n, const spk_json_value_t *inst,
       for (size_t k = 0; k < d->names->u.array.len; k++) {
         const spk_str_t *name = &d->names->u.array.items[k]->u.string;
         if (spk_json_get(inst, name->ptr, name->len)) continue;
-        if (!c->quiet) {
-          sb_t m;
-          sb_init(&m);
-          sb_quoted(&m, name->ptr, name->len);
-          sb_str(&m, " is a required property");
-          add_error(c, path, d->keyword, inst, d->names, name->ptr, name->len, &m);
-        }
+        REPORT(path, d->keyword, inst, d->names, name->ptr, name->len, "%Q is a required property",
+               name->ptr, name->len);
         FAIL();
       }
     }
@@ -1195,48 +1125,32 @@ static int v_node(vctx_t *c, const sch_node_t *n, const spk_json_value_t *inst,
         }
       }
       if (!any) {
-        if (!c->quiet) {
-          sb_t m;
-          sb_init(&m);
-          sb_json(&m, inst, 0);
-          sb_str(&m, " is not valid under any of the schemas listed in the 'anyOf' keyword");
-          add_error(c, path, "anyOf", inst, n->any_of_kw, NULL, 0, &m);
-        }
+        REPORT(path, "anyOf", inst, n->any_of_kw, NULL, 0,
+               "%J is not valid under any of the schemas listed in the 'anyOf' keyword", inst);
         FAIL();
       }
     }
     if (n->n_one_of) {
-      size_t valid = 0;
+      size_t nvalid = 0;
       for (size_t i = 0; i < n->n_one_of; i++) {
         ann_t sub;
         if (ann) ann_init(&sub, inst);
         if (v_quiet(c, n->one_of[i], inst, path, sc, ann ? &sub : NULL)) {
-          valid++;
+          nvalid++;
           if (ann) ann_merge(c, ann, &sub);
-          if (valid > 1) break;
+          if (nvalid > 1) break;
         }
       }
-      if (valid != 1) {
-        if (!c->quiet) {
-          sb_t m;
-          sb_init(&m);
-          sb_json(&m, inst, 0);
-          sb_str(&m, valid ? " is valid under more than one of the schemas listed in the 'oneOf' keyword"
-                           : " is not valid under any of the schemas listed in the 'oneOf' keyword");
-          add_error(c, path, "oneOf", inst, n->one_of_kw, NULL, 0, &m);
-        }
+      if (nvalid != 1) {
+        REPORT(path, "oneOf", inst, n->one_of_kw, NULL, 0,
+               nvalid ? "%J is valid under more than one of the schemas listed in the 'oneOf' keyword"
+                      : "%J is not valid under any of the schemas listed in the 'oneOf' keyword",
+               inst);
         FAIL();
       }
     }
     if (n->not_ && v_quiet(c, n->not_, inst, path, sc, NULL)) {
-      if (!c->quiet) {
-        sb_t m;
-        sb_init(&m);
-        sb_json(&m, n->not_kw, 0);
-        sb_str(&m, " is not allowed for ");
-        sb_json(&m, inst, 0);
-        add_error(c, path, "not", inst, n->not_kw, NULL, 0, &m);
-      }
+      REPORT(path, "not", inst, n->not_kw, NULL, 0, "%J is not allowed for %J", n->not_kw, inst);
       FAIL();
     }
     if (n->if_) {
@@ -1266,15 +1180,8 @@ static int v_node(vctx_t *c, const sch_node_t *n, const spk_json_value_t *inst,
         if (ann_has(&local, i)) continue;
         const spk_json_member_t *e = &inst->u.object.members[i];
         if (u->kind == SCH_NODE_FALSE) {
-          if (!c->quiet) {
-            sb_t m;
-            sb_init(&m);
-            sb_str(&m, "Unevaluated properties are not allowed ('");
-            sb_put(&m, e->key.ptr, e->key.len);
-            sb_str(&m, "' was unexpected)");
-            add_error(c, path, "unevaluatedProperties", inst, n->unevaluated_props_kw,
-                      e->key.ptr, e->key.len, &m);
-          }
+          REPORT(path, "unevaluatedProperties", inst, n->unevaluated_props_kw, e->key.ptr, e->key.len,
+                 "Unevaluated properties are not allowed ('%K' was unexpected)", e->key.ptr, e->key.len);
           FAIL();
         } else {
           vpath_t cp = {path, e->key.ptr, e->key.len, -1};
@@ -1283,28 +1190,20 @@ static int v_node(vctx_t *c, const sch_node_t *n, const spk_json_value_t *inst,
       }
     } else {
       const sch_node_t *u = n->unevaluated_items;
-      sb_t m;
       size_t bad = 0;
-      sb_init(&m);
       for (size_t i = 0; i < inst->u.array.len; i++) {
         if (ann_has(&local, i)) continue;
         if (u->kind == SCH_NODE_FALSE) {
-          if (!c->quiet) {
-            sb_str(&m, bad ? ", " : "Unevaluated items are not allowed (");
-            sb_json(&m, inst->u.array.items[i], 0);
-          }
           bad++;
-          if (c->quiet) break;
-        } else {
-          vpath_t cp = {path, NULL, 0, (long long)i};
-          if (!v_child(c, u, inst->u.array.items[i], &cp, sc)) FAIL();
+          break;
         }
+        vpath_t cp = {path, NULL, 0, (long long)i};
+        if (!v_child(c, u, inst->u.array.items[i], &cp, sc)) FAIL();
       }
       if (bad) {
-        if (!c->quiet) {
-          sb_str(&m, bad == 1 ? " was unexpected)" : " were unexpected)");
-          add_error(c, path, "unevaluatedItems", inst, n->unevaluated_items_kw, NULL, 0, &m);
-        }
+        if (!c->quiet)
+          report_items(c, path, "unevaluatedItems", inst, n->unevaluated_items_kw,
+                       "Unevaluated items are not allowed (", &local, 0);
         FAIL();
       }
     }

@@ -407,6 +407,12 @@ static void test_refs(void) {
                     "\"type\":\"array\",\"items\":{\"$dynamicRef\":\"#node\"}}}}";
   CHECK_INT(valid(dyn, "[[],[[]]]"), 1);
   CHECK_INT(valid(dyn, "[[],[1]]"), 0);
+  /* 2019-09 documents: $recursiveRef, array-form items */
+  const char *rec = "{\"$schema\":\"https://json-schema.org/draft/2019-09/schema\",\"$recursiveAnchor\":true,"
+                    "\"type\":\"object\",\"additionalProperties\":{\"$recursiveRef\":\"#\"},"
+                    "\"items\":[{\"type\":\"string\"}]}";
+  CHECK_INT(valid(rec, "{\"a\":{\"b\":{}}}"), 1);
+  CHECK_INT(valid(rec, "{\"a\":{\"b\":1}}"), 0);
 }
 
 static void test_registry(void) {
