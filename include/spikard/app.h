@@ -82,6 +82,10 @@ typedef struct spk_route_options {
   const char *parameters;  /* JSON text, see above */
   const char *body_schema; /* JSON text */
   size_t max_body_bytes;   /* per-route body limit (0: the app's limit) → 413 problem details */
+  /* Optional response validation (off unless given): JSON Schema for 2xx JSON bodies the
+   * handler produces. A body that does not conform is replaced by a 500 problem-details
+   * response (`response-validation-error`, with the errors) — a contract bug is never sent. */
+  const char *response_schema;
 } spk_route_options_t;
 
 SPK_EXTERN int spk_app_route_ex(spk_app_t *app, const char *method, const char *pattern,

@@ -122,6 +122,7 @@ static void send_response(spk__conn_t *c) {
   spk__exchange_t *ex = c->cur;
   c->cur = NULL;
   c->state = ST_HEAD;
+  spk__pipeline_finish(ex);
   spk_res_t *res = &ex->res;
   int status = res->status;
   int no_body = (status >= 100 && status < 200) || status == 204 || status == 304;

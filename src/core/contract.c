@@ -227,8 +227,21 @@ int spk__contract_new(const spk__route_t *route, const spk_route_options_t *opts
     spk_schema_options_t o = {.default_draft = SPK_SCHEMA_DRAFT_2020_12, .format_assertion = 1};
     if ((rc = spk_schema_compile(doc, &o, &c->body_schema, errbuf, errlen))) goto fail;
   }
+  if (opts && opts->response_schema) {
+    spk_json_value_t *doc;
+    spk_json_error_t jerr;
+    rc = spk_json_parse(&c->arena, opts->response_schema, strlen(opts->response_schema), NULL,
+                        &doc, &jerr);
+    if (rc) {
+      rc = set_err(errbuf, errlen, "response_schema: invalid JSON", jerr.message);
+      goto fail;
+    }
+    spk_schema_options_t o = {.default_draft = SPK_SCHEMA_DRAFT_2020_12, .format_assertion = 1};
+    if ((rc = spk_schema_compile(doc, &o, &c->response_schema, errbuf, errlen))) goto fail;
+  }
   c->max_body_bytes = opts ? opts->max_body_bytes : 0;
-  if (!c->param_count && !c->body_schema && !c->max_body_bytes && !c->file_count) {
+  if (!c->param_count && !c->body_schema && !c->max_body_bytes && !c->file_count &&
+      !c->response_schema) {
     spk__contract_free(c);
     return SPK_OK;
   }
@@ -243,6 +256,7 @@ void spk__contract_free(spk__contract_t *c) {
   if (!c) return;
   for (size_t i = 0; i < c->param_count; i++) spk_schema_free(c->params[i].schema);
   spk_schema_free(c->body_schema);
+  spk_schema_free(c->response_schema);
   spk__arena_free(&c->arena);
   spk__free(c);
 }
@@ -739,4 +753,64 @@ int spk__contract_check(const spk__contract_t *c, spk__exchange_t *ex) {
   req->validated = (spk_str_t){text, text ? out.len - 1 : 0};
   spk__buf_free(&out);
   return text ? 0 : SPK_ENOMEM;
+}
+
+#define RESPONSE_ERROR_TYPE "https://spikard.dev/errors/response-validation-error"
+
+void spk__contract_check_response(const spk__contract_t *c, spk__exchange_t *ex) {
+  spk_res_t *res = &ex->res;
+  if (!c->response_schema || res->status < 200 || res->status > 299 || !res->body_len) return;
+  spk_str_t ct;
+  spk_media_type_t mt;
+  if (spk_res_get_header(res, "Content-Type", &ct) != SPK_OK ||
+      spk_media_type_parse(ct.ptr, ct.len, &mt) != SPK_OK || !spk_media_type_is_json(&mt))
+    return;
+  spk__arena_t *a = &ex->arena;
+  spk_json_value_t *doc;
+  spk_json_parse_options_t po = {.max_depth = 512};
+  spk__verrs_t errs;
+  spk__verrs_init(&errs, a);
+  const char *detail = "The handler's response does not match the route's response schema";
+  if (spk_json_parse(a, res->body, res->body_len, &po, &doc, NULL) != SPK_OK) {
+    detail = "The handler's response body is not valid JSON";
+  } else {
+    validate_with(a, c->response_schema, doc, "response", NULL, &errs);
+    if (!errs.len && !errs.oom) return;
+  }
+  /* Replace the body: the errors go into the problem details for the developer. */
+  spk__buf_t b = {0};
+  int rc = spk__verrs_render(&errs, &b);
+  spk_json_value_t *env = NULL;
+  if (!rc && spk_json_parse(a, b.data, b.len, NULL, &env, NULL) == SPK_OK) {
+    spk_json_object_set(a, env, "type", 4,
+                        spk_json_new_string(a, RESPONSE_ERROR_TYPE, strlen(RESPONSE_ERROR_TYPE)));
+    spk_json_object_set(a, env, "title", 5, spk_json_new_string(a, "Response Validation Failed", strlen("Response Validation Failed")));
+    spk_json_object_set(a, env, "status", 6, spk_json_new_int(a, 500));
+    spk_json_object_set(a, env, "detail", 6, spk_json_new_string(a, detail, strlen(detail)));
+    b.len = 0;
+    rc = spk_json_write(&b, env, 0);
+  }
+  res->header_count = 0;
+  if (rc || !env) {
+    spk__buf_free(&b);
+    spk__exchange_error(ex, 500, "Response validation failed");
+    return;
+  }
+  if (res->release) res->release(res->release_data);
+  res->release = NULL;
+  spk__buf_free(&res->owned_body);
+  res->owned_body = b;
+  res->body = b.data;
+  res->body_len = b.len;
+  res->status = 500;
+  res->header_count = 0;
+  /* Headers are rebuilt by hand: the response is ended, so the setters refuse. */
+  spk_h1_header_t *h = spk__arena_alloc(a, sizeof(*h));
+  if (h) {
+    h->name = SPK_STR("Content-Type");
+    h->value = SPK_STR("application/problem+json");
+    res->headers = h;
+    res->header_count = 1;
+    res->header_cap = 1;
+  }
 }

@@ -54,6 +54,7 @@ typedef struct spk__contract {
   size_t file_count;
   spk_schema_t *body_schema;
   const spk_json_value_t *body_schema_doc; /* for coercing form/multipart text fields */
+  spk_schema_t *response_schema;
   size_t max_body_bytes;
 } spk__contract_t;
 
@@ -64,6 +65,11 @@ int spk__contract_new(const spk__route_t *route, const spk_route_options_t *opts
 void spk__contract_free(spk__contract_t *c);
 
 typedef struct spk__exchange spk__exchange_t;
+/* Validate the handler's response (routes with a response schema): a 2xx JSON body that does
+ * not conform becomes a 500 problem-details answer. Runs before serialization, on the
+ * connection's thread. */
+void spk__contract_check_response(const spk__contract_t *c, spk__exchange_t *ex);
+
 /* Validate the exchange's request. Returns 0 (valid: the coerced JSON is stored on the request)
  * or 1 (the response has been filled with the error), or a negative SPK_E* code. */
 int spk__contract_check(const spk__contract_t *c, spk__exchange_t *ex);

@@ -96,6 +96,10 @@ void spk__exchange_free(spk__exchange_t *ex);
  * 0 when it will complete asynchronously (wake). */
 int spk__pipeline_dispatch(spk__exchange_t *ex);
 
+/* Last step before the response is serialized (on the connection's thread): optional response
+ * validation. */
+void spk__pipeline_finish(spk__exchange_t *ex);
+
 /* Fill the response with an error (problem details) for a protocol-level status. */
 void spk__exchange_error(spk__exchange_t *ex, int status, const char *detail);
 

@@ -125,3 +125,9 @@ int spk__pipeline_dispatch(spk__exchange_t *ex) {
   atomic_store(&ex->state, SPK__EX_ENDED_EARLY);
   return 1;
 }
+
+void spk__pipeline_finish(spk__exchange_t *ex) {
+  const spk__route_t *route = ex->req.route;
+  const spk__endpoint_t *ep = route ? route->user_data : NULL;
+  if (ep && ep->contract) spk__contract_check_response(ep->contract, ex);
+}

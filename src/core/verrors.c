@@ -267,7 +267,7 @@ static int loc_cmp(const void *pa, const void *pb) {
 int spk__verrs_render(spk__verrs_t *v, spk__buf_t *out) {
   if (v->oom) return SPK_ENOMEM;
   /* By location; insertion order (seq) breaks ties, since qsort is not stable. */
-  qsort(v->items, v->len, sizeof(*v->items), loc_cmp);
+  if (v->len > 1) qsort(v->items, v->len, sizeof(*v->items), loc_cmp);
   char detail[64];
   snprintf(detail, sizeof(detail), "%zu validation error%s in request", v->len,
            v->len == 1 ? "" : "s");

@@ -38,6 +38,8 @@ typedef struct spk_schema_options {
 /* Compile `schema` (copied: the caller's document may go away). On failure returns SPK_EINVAL
  * (invalid schema, unresolvable $ref, bad regex) with a message in errbuf, or SPK_ENOMEM.
  * opts == NULL means draft 2020-12, no registry, format assertion on. errbuf may be NULL.
+ * Draft-04/06 `$schema`s get draft-07 semantics; an unknown `$schema` that is not in the
+ * registry leaves the default draft.
  * Patterns are ECMA-262 (translated for PCRE2, JIT-compiled when available). The result is
  * immutable: any number of threads may validate against it concurrently. */
 int spk_schema_compile(const spk_json_value_t *schema, const spk_schema_options_t *opts,

@@ -534,6 +534,23 @@ static void test_recursion_guards(void) {
   CHECK_INT(valid("{\"$defs\":{\"a\":{\"$ref\":\"#/$defs/b\"},\"b\":{\"$ref\":\"#/$defs/a\"}},\"$ref\":\"#/$defs/a\"}", "{}"), 0);
   /* recursion that consumes the instance is fine */
   CHECK_INT(valid("{\"items\":{\"$ref\":\"#\"}}", "[[[[[[]]]]]]"), 1);
+  /* deep instances: fine up to the evaluation depth limit, then an error (never a crash) */
+  char *deep = malloc(2 * 1000 + 1);
+  for (int depth = 100; depth <= 1000; depth += 900) {
+    for (int i = 0; i < depth; i++) deep[i] = '[', deep[depth + i] = ']';
+    deep[2 * depth] = '\0';
+    spk_json_value_t *v = NULL;
+    spk_json_parse_options_t po = {2000, SPK_JSON_DUP_LAST_WINS};
+    CHECK_INT(spk_json_parse(&g_arena, deep, (size_t)(2 * depth), &po, &v, NULL), 0);
+    spk_schema_t *s = compile("{\"items\":{\"$ref\":\"#\"}}");
+    spk_schema_error_t *errs = NULL;
+    size_t n = 0;
+    int r = spk_schema_validate(s, v, &g_varena, &errs, &n);
+    CHECK_INT(r, depth == 100 ? 1 : 0);
+    if (depth > 100 && n) CHECK_STR(errs[0].message, "Schema evaluation is nested too deeply");
+    spk_schema_free(s);
+  }
+  free(deep);
 }
 
 static void test_messages_bounded(void) {

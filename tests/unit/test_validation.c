@@ -205,6 +205,40 @@ static void test_upload_rules(void) {
   spk_app_free(app);
 }
 
+static int h_reply(spk_req_t *req, spk_res_t *res, void *ud) {
+  (void)req;
+  return spk_res_send(res, 200, "application/json", ud, strlen(ud));
+}
+
+static void test_response_validation(void) {
+  spk_app_t *app = spk_app_new();
+  spk_route_options_t o = {.response_schema = "{\"type\":\"object\",\"required\":[\"id\"],"
+                                              "\"properties\":{\"id\":{\"type\":\"integer\"}}}"};
+  CHECK_INT(spk_app_route_ex(app, "GET", "/good", h_reply, "{\"id\":1}", &o), 0);
+  CHECK_INT(spk_app_route_ex(app, "GET", "/bad", h_reply, "{\"id\":\"x\"}", &o), 0);
+  CHECK_INT(spk_app_route_ex(app, "GET", "/broken", h_reply, "{\"id\":", &o), 0);
+  spk_test_client_t *tc = spk_test_client_new(app);
+  spk_test_response_t r;
+  CHECK_INT(spk_test_client_get(tc, "GET", "/good", &r), 0);
+  CHECK_INT(r.status, 200);
+  CHECK_STR(r.body, "{\"id\":1}");
+  spk_test_response_free(&r);
+  CHECK_INT(spk_test_client_get(tc, "GET", "/bad", &r), 0);
+  CHECK_INT(r.status, 500);
+  CHECK_STR(spk_test_response_header(&r, "content-type"), "application/problem+json");
+  CHECK_STR(r.body, "{\"type\":\"https://spikard.dev/errors/response-validation-error\",\"title\":"
+                    "\"Response Validation Failed\",\"status\":500,\"detail\":\"The handler's "
+                    "response does not match the route's response schema\",\"errors\":[{\"type\":"
+                    "\"int_parsing\",\"loc\":[\"response\",\"id\"],\"msg\":\"Input should be a "
+                    "valid integer, unable to parse string as an integer\",\"input\":\"x\"}]}");
+  spk_test_response_free(&r);
+  CHECK_INT(spk_test_client_get(tc, "GET", "/broken", &r), 0);
+  CHECK_INT(r.status, 500);
+  spk_test_response_free(&r);
+  spk_test_client_free(tc);
+  spk_app_free(app);
+}
+
 static void test_registration_errors(void) {
   spk_app_t *app = spk_app_new();
   spk_route_options_t bad_json = {.body_schema = "{not json"};
@@ -226,6 +260,7 @@ int main(void) {
   RUN(test_form_body);
   RUN(test_multipart_body);
   RUN(test_upload_rules);
+  RUN(test_response_validation);
   RUN(test_registration_errors);
   return test_report("validation");
 }
