@@ -13,7 +13,7 @@ FUZZ_SECONDS ?= 600
 JOBS ?= $(shell nproc)
 CMAKE_COMMON = -G Ninja -DSPK_SHARED_DIR=$(abspath ../shared)
 
-.PHONY: all build run test test-gcc test-asan test-clang fuzz fuzz-smoke bench install clean bootstrap conformance
+.PHONY: all build run test test-gcc test-asan test-clang fuzz fuzz-smoke bench install clean bootstrap conformance conformance-schema conformance-json
 
 all: build
 
@@ -39,6 +39,13 @@ test-gcc test-asan test-clang fuzz-smoke: bootstrap
 #   make conformance FIXTURES=DIR   any other fixture directory (must all pass)
 conformance: build
 	@scripts/conformance.sh build $(FIXTURES)
+
+# External JSON suites: JSON-Schema-Test-Suite (one line per draft) and JSONTestSuite.
+conformance-schema: build
+	@build/tests/json_schema_suite $(abspath ../shared)
+
+conformance-json: build
+	@build/tests/json_test_suite $(abspath ../shared)
 
 fuzz: bootstrap
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh long
