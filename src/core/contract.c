@@ -29,7 +29,8 @@ static spk__coerce_t coerce_of(const spk_json_value_t *schema, const char **form
   const spk_json_value_t *t = spk_json_get(schema, "type", 4);
   const spk_json_value_t *f = spk_json_get(schema, "format", 6);
   *format = f && f->type == SPK_JSON_STRING ? f->u.string.ptr : NULL;
-  if (!t || t->type != SPK_JSON_STRING) return SPK__CO_STRING;
+  if (!t) return SPK__CO_ANY;
+  if (t->type != SPK_JSON_STRING) return SPK__CO_STRING;
   const char *s = t->u.string.ptr;
   if (strcmp(s, "integer") == 0) return SPK__CO_INTEGER;
   if (strcmp(s, "number") == 0) return SPK__CO_NUMBER;
@@ -411,10 +412,33 @@ static int respond_problem(spk__exchange_t *ex, int status, const char *slug, co
   return rc ? rc : 1;
 }
 
+/* An untyped form field: numbers and booleans written as text become numbers and booleans
+ * (the reference's "untyped JSON view"); everything else stays text. */
+static spk_json_value_t *auto_convert(spk__arena_t *a, spk_json_value_t *v) {
+  if (v->type != SPK_JSON_STRING || !v->u.string.len) return v;
+  spk_str_t s = v->u.string;
+  int64_t i;
+  double d;
+  if (spk__parse_i64(s.ptr, s.len, &i) == 0) return spk_json_new_int(a, i);
+  if (spk__parse_double(s.ptr, s.len, &d) == 0) return spk_json_new_double(a, d);
+  if (spk__strieq(s.ptr, s.len, "true", 4)) return spk_json_new_bool(a, 1);
+  if (spk__strieq(s.ptr, s.len, "false", 5)) return spk_json_new_bool(a, 0);
+  return v;
+}
+
 /* Form and multipart fields arrive as text: give them the body schema's scalar types. */
 static spk_json_value_t *coerce_by_schema(spk__arena_t *a, spk_json_value_t *v,
                                           const spk_json_value_t *schema) {
-  if (!v || !schema || schema->type != SPK_JSON_OBJECT) return v;
+  if (!v) return v;
+  if (!schema || schema->type != SPK_JSON_OBJECT) {
+    if (v->type == SPK_JSON_ARRAY)
+      for (size_t i = 0; i < v->u.array.len; i++) {
+        spk_json_value_t *c = auto_convert(a, v->u.array.items[i]);
+        if (c) v->u.array.items[i] = c;
+      }
+    spk_json_value_t *c = auto_convert(a, v);
+    return c ? c : v;
+  }
   if (v->type == SPK_JSON_OBJECT) {
     const spk_json_value_t *props = spk_json_get(schema, "properties", 10);
     for (size_t i = 0; props && i < v->u.object.len; i++) {
@@ -436,7 +460,11 @@ static spk_json_value_t *coerce_by_schema(spk__arena_t *a, spk_json_value_t *v,
     if (!arr || spk_json_array_push(a, arr, v)) return v;
     return coerce_by_schema(a, arr, schema);
   }
-  if (v->type != SPK_JSON_STRING || to == SPK__CO_STRING) return v;
+  if (to == SPK__CO_ANY && v->type != SPK_JSON_OBJECT) {
+    spk_json_value_t *c = auto_convert(a, v);
+    return c ? c : v;
+  }
+  if (v->type != SPK_JSON_STRING || to == SPK__CO_STRING || to == SPK__CO_ANY) return v;
   coerce_err_t ce;
   spk_json_value_t *c = coerce_text(a, v->u.string, to, NULL, &ce);
   return c ? c : v; /* unparsable: keep the text so validation reports the type */
@@ -729,8 +757,14 @@ int spk__contract_check(const spk__contract_t *c, spk__exchange_t *ex) {
     size_t before = errs.len;
     spk_json_value_t *v = param_value(a, req, p, &errs);
     if (!v) continue;
-    if (p->schema && errs.len == before)
+    if (p->schema && errs.len == before) {
       validate_with(a, p->schema, v, loc_prefix(p->source), p->lookup, &errs);
+      /* Constraint errors on a coerced scalar show the text the client sent (reference §3.2). */
+      spk_str_t raw;
+      if (errs.len > before && p->coerce != SPK__CO_ARRAY && raw_value(req, p, 0, &raw) == SPK_OK)
+        for (size_t k = before; k < errs.len; k++)
+          if (errs.items[k].loc_len == 2) errs.items[k].input = spk_json_new_string(a, raw.ptr, raw.len);
+    }
     if (!groups[p->source] && !(groups[p->source] = spk_json_new_object(a, 4))) return SPK_ENOMEM;
     if (spk_json_object_set(a, groups[p->source], p->name, strlen(p->name), v)) return SPK_ENOMEM;
   }
@@ -808,7 +842,7 @@ void spk__contract_check_response(const spk__contract_t *c, spk__exchange_t *ex)
   spk_h1_header_t *h = spk__arena_alloc(a, sizeof(*h));
   if (h) {
     h->name = SPK_STR("Content-Type");
-    h->value = SPK_STR("application/problem+json");
+    h->value = SPK_STR("application/problem+json; charset=utf-8");
     res->headers = h;
     res->header_count = 1;
     res->header_cap = 1;

@@ -18,11 +18,12 @@ typedef enum spk__source {
 
 /* Coercion target, from the schema's "type". */
 typedef enum spk__coerce {
-  SPK__CO_STRING = 0, /* also: no type given */
+  SPK__CO_STRING = 0,
   SPK__CO_INTEGER,
   SPK__CO_NUMBER,
   SPK__CO_BOOLEAN,
-  SPK__CO_ARRAY
+  SPK__CO_ARRAY,
+  SPK__CO_ANY /* no type given: parameters stay text; form fields get numbers/booleans */
 } spk__coerce_t;
 
 typedef struct spk__param_spec {

@@ -195,7 +195,7 @@ SPK_EXTERN int spk_res_problem(spk_res_t *res, int status, const char *slug, con
   spk_json_object_close(w);
   int rc = spk_res_json_end(w);
   if (!rc) rc = spk_res_status(res, status);
-  if (!rc) rc = spk_res_set_header(res, "Content-Type", "application/problem+json");
+  if (!rc) rc = spk_res_set_header(res, "Content-Type", "application/problem+json; charset=utf-8");
   return rc;
 }
 

@@ -242,9 +242,8 @@ void spk__verrs_add_schema(spk__verrs_t *v, const spk_schema_error_t *se, const 
       e->msg = fmt(a, "String should match pattern '%s'", email_re);
       ctx_set(v, e, "pattern", spk_json_new_string(a, email_re, strlen(email_re)));
     } else {
-      e->type = "format_error";
-      e->msg = fmt(a, "Input should be a valid %s", f);
-      ctx_set(v, e, "format", (spk_json_value_t *)kv);
+      e->type = "format_error"; /* the validator's own words, as the reference does */
+      e->msg = se->message ? se->message : fmt(a, "Input should be a valid %s", f);
     }
   } else {
     e->type = "validation_error";

@@ -103,7 +103,8 @@ int spk_json_write(spk__buf_t *out, const spk_json_value_t *v, int pretty);
 /* Shortest text that reads back to the same double ("3.141592653589793", "-0", "1e+300");
  * out must hold 32 bytes; returns the length. */
 size_t spk_json_format_double(char *out, double d);
-/* Append s as a JSON string literal. */
+/* Append s as a JSON string literal. Invalid UTF-8 bytes are written as U+FFFD: the output is
+ * always valid JSON, whatever the input. */
 int spk_json_write_string(spk__buf_t *out, const char *s, size_t len);
 
 /* Builders (arena-allocated; NULL when out of memory). */

@@ -169,7 +169,54 @@ static inline int ensure(spk__buf_t *b, size_t n) {
   return spk__buf_reserve(b, n);
 }
 
+/* Length of the well-formed UTF-8 sequence at p (1..4), or 0 when it is not one. */
+static size_t utf8_seq(const unsigned char *p, const unsigned char *end) {
+  unsigned c = p[0];
+  size_t n;
+  unsigned min, cp;
+  if (c < 0x80) return 1;
+  if ((c & 0xe0) == 0xc0) n = 2, min = 0x80, cp = c & 0x1f;
+  else if ((c & 0xf0) == 0xe0) n = 3, min = 0x800, cp = c & 0x0f;
+  else if ((c & 0xf8) == 0xf0) n = 4, min = 0x10000, cp = c & 0x07;
+  else return 0;
+  if ((size_t)(end - p) < n) return 0;
+  for (size_t i = 1; i < n; i++) {
+    if ((p[i] & 0xc0) != 0x80) return 0;
+    cp = (cp << 6) | (p[i] & 0x3f);
+  }
+  if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+  return n;
+}
+
+static int write_string_utf8(spk__buf_t *out, const char *s, size_t len);
+
+/* Text from outside (percent-decoded query values, form fields, file names) may be invalid
+ * UTF-8; JSON output never is: each invalid byte becomes U+FFFD. */
 int spk_json_write_string(spk__buf_t *out, const char *s, size_t len) {
+  const unsigned char *p = (const unsigned char *)s, *end = p + len;
+  size_t i = 0;
+  while (i < len && p[i] < 0x80) i++;
+  if (i == len) return write_string_utf8(out, s, len);
+  for (const unsigned char *q = p + i; q < end;) {
+    size_t n = utf8_seq(q, end);
+    if (!n) goto sanitize;
+    q += n;
+  }
+  return write_string_utf8(out, s, len);
+sanitize:;
+  spk__buf_t clean = {0};
+  int rc = 0;
+  for (const unsigned char *q = p; q < end && !rc;) {
+    size_t n = utf8_seq(q, end);
+    rc = n ? spk__buf_append(&clean, q, n) : spk__buf_append(&clean, "\xef\xbf\xbd", 3);
+    q += n ? n : 1;
+  }
+  if (!rc) rc = write_string_utf8(out, clean.data ? clean.data : "", clean.len);
+  spk__buf_free(&clean);
+  return rc;
+}
+
+static int write_string_utf8(spk__buf_t *out, const char *s, size_t len) {
   if (len > SIZE_MAX / 2 - 2 || ensure(out, len + 2)) return SPK_ENOMEM;
   char *o = out->data + out->len;
   *o++ = '"';

@@ -664,6 +664,10 @@ static int check_mailbox(const char *s, size_t n, int idn) {
     if (dn > 7 && memcmp(d + 1, "IPv6:", 5) == 0) return check_ipv6(d + 6, dn - 7);
     return check_ipv4(d + 1, dn - 2);
   }
+  /* A deliverable address needs a dotted domain: RFC 5321 allows "user@localhost", but no
+   * public address looks like that and every mainstream validator (pydantic's email-validator,
+   * the original Spikard's pattern) rejects it. Address literals ([…]) are handled above. */
+  if (!memchr(d, '.', dn) || d[dn - 1] == '.') return 0;
   return idn ? check_idn_hostname(d, dn) : check_hostname(d, dn);
 }
 

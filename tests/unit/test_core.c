@@ -159,7 +159,7 @@ static void test_not_found_and_methods(void) {
   spk_test_response_t r;
   get("GET", "/nope", &r);
   CHECK_INT(r.status, 404);
-  CHECK_STR(spk_test_response_header(&r, "content-type"), "application/problem+json");
+  CHECK_STR(spk_test_response_header(&r, "content-type"), "application/problem+json; charset=utf-8");
   CHECK_STR(r.body, "{\"type\":\"https://spikard.dev/errors/not-found\",\"title\":\"Resource Not "
                     "Found\",\"status\":404,\"detail\":\"No route matches this path\"}");
   spk_test_response_free(&r);

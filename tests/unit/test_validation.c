@@ -60,7 +60,7 @@ static void test_params(void) {
                   "{\"type\":\"int_parsing\",\"loc\":[\"query\",\"ids\",\"1\"],\"msg\":\"Input "
                   "should be a valid integer, unable to parse string as an integer\",\"input\":\"b\"},"
                   "{\"type\":\"less_than_equal\",\"loc\":[\"query\",\"limit\"],\"msg\":\"Input "
-                  "should be less than or equal to 100\",\"input\":101,\"ctx\":{\"le\":100}},"
+                  "should be less than or equal to 100\",\"input\":\"101\",\"ctx\":{\"le\":100}},"
                   "{\"type\":\"missing\",\"loc\":[\"query\",\"q\"],\"msg\":\"Field required\","
                   "\"input\":null}"));
   expect(tc, "GET", "/items/1?q=a", NULL, NULL, 422,
@@ -225,7 +225,7 @@ static void test_response_validation(void) {
   spk_test_response_free(&r);
   CHECK_INT(spk_test_client_get(tc, "GET", "/bad", &r), 0);
   CHECK_INT(r.status, 500);
-  CHECK_STR(spk_test_response_header(&r, "content-type"), "application/problem+json");
+  CHECK_STR(spk_test_response_header(&r, "content-type"), "application/problem+json; charset=utf-8");
   CHECK_STR(r.body, "{\"type\":\"https://spikard.dev/errors/response-validation-error\",\"title\":"
                     "\"Response Validation Failed\",\"status\":500,\"detail\":\"The handler's "
                     "response does not match the route's response schema\",\"errors\":[{\"type\":"
