@@ -3,7 +3,10 @@
  *
  *   schema_bench check FILE.cand.json     compile every schema, classify every candidate document
  *                                         ("S i ok" / "S i fail MSG", "D j 1|0|P|X")
- *   schema_bench run FILE.json [CASE...]  time the cases, one JSON line per case
+ *   schema_bench run FILE.json [CASE...]  time the cases, one JSON line per case (standalone)
+ *   schema_bench serve FILE.json          the same, driven over stdin/stdout by schema_bench.py
+ *                                         ("warm CASE" / "run CASE" / "quit"), which alternates
+ *                                         the runs of both validators
  *   schema_bench prof FILE.json CASE N    N passes of one case, no warm-up (for callgrind)
  *
  * Cases (a pass = every document of the list once, in order, each against its own schema):
@@ -222,11 +225,10 @@ static void run_pass(const char *name, pass_fn fn, const set_t *s) {
   }
 }
 
-static void bench_case(const char *name, pass_fn fn, const set_t *s) {
+/* Warm-up for SB_WARMUP seconds (at least 3 passes); returns the batch size for one_run: about
+ * 1/100 of SB_SECONDS worth of passes. */
+static size_t warm(const char *name, pass_fn fn, const set_t *s) {
   double warmup = env_num("SB_WARMUP", 5), seconds = env_num("SB_SECONDS", 1);
-  int runs = (int)env_num("SB_RUNS", 5);
-  if (runs < 1 || runs > 99) runs = 5;
-  /* warm-up, which also measures a pass */
   size_t passes = 0;
   double t0 = cpu_now(), dt;
   do {
@@ -234,23 +236,33 @@ static void bench_case(const char *name, pass_fn fn, const set_t *s) {
     passes++;
     dt = cpu_now() - t0;
   } while (dt < warmup || passes < 3);
-  /* a run = batches of ~1/100 of the run time until at least `seconds` have elapsed */
   size_t batch = (size_t)(seconds / 100 / (dt / (double)passes));
-  if (batch < 1) batch = 1;
+  return batch < 1 ? 1 : batch;
+}
+
+/* One run: batches of passes until at least SB_SECONDS of CPU time have elapsed. */
+static double one_run(const char *name, pass_fn fn, const set_t *s, size_t batch, double *secs,
+                      size_t *validations) {
+  double seconds = env_num("SB_SECONDS", 1);
+  double t = cpu_now(), el;
+  size_t p = 0;
+  do {
+    for (size_t b = 0; b < batch; b++) run_pass(name, fn, s);
+    p += batch;
+    el = cpu_now() - t;
+  } while (el < seconds);
+  *secs = el;
+  *validations = p * s->n;
+  return (double)*validations / el;
+}
+
+static void bench_case(const char *name, pass_fn fn, const set_t *s) {
+  int runs = (int)env_num("SB_RUNS", 5);
+  if (runs < 1 || runs > 99) runs = 5;
+  size_t batch = warm(name, fn, s);
   double rates[99], secs[99];
   size_t done[99];
-  for (int r = 0; r < runs; r++) {
-    double t = cpu_now(), el;
-    size_t p = 0;
-    do {
-      for (size_t b = 0; b < batch; b++) run_pass(name, fn, s);
-      p += batch;
-      el = cpu_now() - t;
-    } while (el < seconds);
-    secs[r] = el;
-    done[r] = p * s->n;
-    rates[r] = (double)done[r] / el;
-  }
+  for (int r = 0; r < runs; r++) rates[r] = one_run(name, fn, s, batch, &secs[r], &done[r]);
   double sorted[99];
   memcpy(sorted, rates, sizeof(double) * (size_t)runs);
   qsort(sorted, (size_t)runs, sizeof(double), cmp_double);
@@ -300,7 +312,39 @@ static const struct {
 };
 #define NCASES (sizeof(CASES) / sizeof(CASES[0]))
 
-static int cmd_run(const char *path, int ncase, char **cases, long prof_passes) {
+/* serve: commands on stdin, one answer line each on stdout, so that a driver can alternate the
+ * runs of both validators ("warm CASE" → "ok", "run CASE" → one JSON line, "quit"). */
+static void serve(set_t *sets) {
+  char line[256];
+  size_t batch[NCASES] = {0};
+  while (fgets(line, sizeof(line), stdin)) {
+    line[strcspn(line, "\r\n")] = '\0';
+    if (strcmp(line, "quit") == 0) break;
+    const char *arg = strchr(line, ' ');
+    size_t c = NCASES;
+    if (arg)
+      for (c = 0; c < NCASES; c++)
+        if (strcmp(arg + 1, CASES[c].name) == 0) break;
+    if (c == NCASES) die("serve: bad command");
+    const set_t *s = &sets[CASES[c].valid];
+    if (strncmp(line, "warm ", 5) == 0) {
+      batch[c] = warm(CASES[c].name, CASES[c].fn, s);
+      printf("ok\n");
+    } else if (strncmp(line, "run ", 4) == 0) {
+      if (!batch[c]) die("serve: run before warm");
+      double secs;
+      size_t n;
+      double rate = one_run(CASES[c].name, CASES[c].fn, s, batch[c], &secs, &n);
+      printf("{\"case\":\"%s\",\"rate\":%.1f,\"secs\":%.3f,\"validations\":%zu}\n",
+             CASES[c].name, rate, secs, n);
+    } else {
+      die("serve: bad command");
+    }
+    fflush(stdout);
+  }
+}
+
+static int cmd_run(const char *path, int ncase, char **cases, long prof_passes, int serving) {
   spk_json_value_t *w = load_json(path);
   spk_json_value_t *schemas = spk_json_get(w, "schemas", 7);
   spk_json_value_t *valid = spk_json_get(w, "valid", 5);
@@ -310,7 +354,8 @@ static int cmd_run(const char *path, int ncase, char **cases, long prof_passes) 
   set_t sets[2];
   load_set(&sets[0], invalid, compiled, schemas->u.array.len, 0);
   load_set(&sets[1], valid, compiled, schemas->u.array.len, 1);
-  for (size_t c = 0; c < NCASES; c++) {
+  if (serving) serve(sets);
+  for (size_t c = 0; c < NCASES && !serving; c++) {
     int wanted = ncase == 0;
     for (int k = 0; k < ncase; k++)
       if (strcmp(cases[k], CASES[c].name) == 0) wanted = 1;
@@ -334,11 +379,12 @@ int main(int argc, char **argv) {
   spk__arena_init(&g_arena, 1 << 20);
   int rc = 2;
   if (argc >= 3 && strcmp(argv[1], "check") == 0) rc = cmd_check(argv[2]);
-  else if (argc >= 3 && strcmp(argv[1], "run") == 0) rc = cmd_run(argv[2], argc - 3, argv + 3, 0);
+  else if (argc >= 3 && strcmp(argv[1], "run") == 0) rc = cmd_run(argv[2], argc - 3, argv + 3, 0, 0);
+  else if (argc == 3 && strcmp(argv[1], "serve") == 0) rc = cmd_run(argv[2], 0, NULL, 0, 1);
   else if (argc == 5 && strcmp(argv[1], "prof") == 0)
-    rc = cmd_run(argv[2], 1, argv + 3, atol(argv[4]) > 0 ? atol(argv[4]) : 1);
+    rc = cmd_run(argv[2], 1, argv + 3, atol(argv[4]) > 0 ? atol(argv[4]) : 1, 0);
   else
-    fprintf(stderr, "usage: %s check FILE | run FILE [CASE...] | prof FILE CASE PASSES\n",
+    fprintf(stderr, "usage: %s check FILE | run FILE [CASE...] | serve FILE | prof FILE CASE N\n",
             argv[0]);
   spk__arena_free(&g_arena);
   return rc;

@@ -1,7 +1,8 @@
 // ajv side of bench/schema_bench.sh: the same cases and method as schema_bench.c.
 //
 //   node schema_bench.mjs check FILE.cand.json     "S i ok|fail MSG", "D j 1|0|P|X"
-//   node schema_bench.mjs run FILE.json [CASE...]  one JSON line per case
+//   node schema_bench.mjs run FILE.json [CASE...]  one JSON line per case (standalone)
+//   node schema_bench.mjs serve FILE.json          driven by schema_bench.py (see schema_bench.c)
 //
 // Validators: ajv (draft 2020-12 build, `ajv/dist/2020`) with ajv-formats, compiled once per
 // schema; `allErrors: false` for the "valid?" cases (…-flag), `allErrors: true` for the
@@ -112,10 +113,10 @@ function runPass(name, fn, set) {
   }
 }
 
-function benchCase(name, fn, set) {
+// Warm-up for SB_WARMUP seconds (at least 3 passes); returns the batch size for oneRun: about
+// 1/100 of SB_SECONDS worth of passes.
+function warm(name, fn, set) {
   const warmup = envNum('SB_WARMUP', 5), seconds = envNum('SB_SECONDS', 1);
-  let runs = envNum('SB_RUNS', 5);
-  if (!(runs >= 1 && runs <= 99)) runs = 5;
   let passes = 0;
   const t0 = cpuNow();
   let dt;
@@ -124,29 +125,67 @@ function benchCase(name, fn, set) {
     passes++;
     dt = cpuNow() - t0;
   } while (dt < warmup || passes < 3);
-  // a run = batches of ~1/100 of the run time until at least `seconds` have elapsed
-  const batch = Math.max(1, Math.floor(seconds / 100 / (dt / passes)));
-  const rates = [], secs = [], done = [];
-  for (let r = 0; r < runs; r++) {
-    const t = cpuNow();
-    let p = 0, el;
-    do {
-      for (let b = 0; b < batch; b++) runPass(name, fn, set);
-      p += batch;
-      el = cpuNow() - t;
-    } while (el < seconds);
-    secs.push(el);
-    done.push(p * set.docs.length);
-    rates.push(p * set.docs.length / el);
-  }
+  return Math.max(1, Math.floor(seconds / 100 / (dt / passes)));
+}
+
+// One run: batches of passes until at least SB_SECONDS of CPU time have elapsed.
+function oneRun(name, fn, set, batch) {
+  const seconds = envNum('SB_SECONDS', 1);
+  const t = cpuNow();
+  let p = 0, el;
+  do {
+    for (let b = 0; b < batch; b++) runPass(name, fn, set);
+    p += batch;
+    el = cpuNow() - t;
+  } while (el < seconds);
+  const validations = p * set.docs.length;
+  return { rate: validations / el, secs: el, validations };
+}
+
+function benchCase(name, fn, set) {
+  let runs = envNum('SB_RUNS', 5);
+  if (!(runs >= 1 && runs <= 99)) runs = 5;
+  const batch = warm(name, fn, set);
+  const res = [];
+  for (let r = 0; r < runs; r++) res.push(oneRun(name, fn, set, batch));
+  const rates = res.map((x) => x.rate);
   const sorted = [...rates].sort((a, b) => a - b);
   console.log(JSON.stringify({
     case: name, median: +sorted[runs >> 1].toFixed(1), runs: rates.map((x) => +x.toFixed(1)),
-    per_run: Math.min(...done), min_secs: +Math.min(...secs).toFixed(3), docs: set.docs.length,
+    per_run: Math.min(...res.map((x) => x.validations)),
+    min_secs: +Math.min(...res.map((x) => x.secs)).toFixed(3), docs: set.docs.length,
   }));
 }
 
-function cmdRun(path, wanted) {
+// serve: commands on stdin ("warm CASE" → "ok", "run CASE" → one JSON line, "quit"), so that
+// schema_bench.py can alternate the runs of both validators.
+async function serve(sets) {
+  const readline = await import('node:readline');
+  const rl = readline.createInterface({ input: process.stdin });
+  const batches = {};
+  for await (const line of rl) {
+    const [cmd, name] = line.trim().split(' ');
+    if (cmd === 'quit') break;
+    const c = CASES.find((x) => x[0] === name);
+    if (!c) throw new Error(`serve: bad command ${line}`);
+    const [, fn, valid] = c;
+    if (cmd === 'warm') {
+      batches[name] = warm(name, fn, sets[valid]);
+      process.stdout.write('ok\n');
+    } else if (cmd === 'run') {
+      if (!batches[name]) throw new Error('serve: run before warm');
+      const r = oneRun(name, fn, sets[valid], batches[name]);
+      process.stdout.write(JSON.stringify({
+        case: name, rate: +r.rate.toFixed(1), secs: +r.secs.toFixed(3), validations: r.validations,
+      }) + '\n');
+    } else {
+      throw new Error(`serve: bad command ${line}`);
+    }
+  }
+  rl.close();
+}
+
+async function cmdRun(path, wanted, serving) {
   const w = JSON.parse(fs.readFileSync(path, 'utf8'));
   const compiled = compileAll(w.schemas, false);
   const load = (list, expect) => {
@@ -160,6 +199,10 @@ function cmdRun(path, wanted) {
     return { docs, expectValid: expect ? docs.length : 0 };
   };
   const sets = { true: load(w.valid, true), false: load(w.invalid, false) };
+  if (serving) {
+    await serve(sets);
+    return;
+  }
   for (const [name, fn, valid] of CASES) {
     if (wanted.length && !wanted.includes(name)) continue;
     benchCase(name, fn, sets[valid]);
@@ -169,8 +212,9 @@ function cmdRun(path, wanted) {
 
 const [cmd, file, ...rest] = process.argv.slice(2);
 if (cmd === 'check' && file) cmdCheck(file);
-else if (cmd === 'run' && file) cmdRun(file, rest);
+else if (cmd === 'run' && file) await cmdRun(file, rest, false);
+else if (cmd === 'serve' && file) await cmdRun(file, [], true);
 else {
-  console.error('usage: node schema_bench.mjs check FILE | run FILE [CASE...]');
+  console.error('usage: node schema_bench.mjs check FILE | run FILE [CASE...] | serve FILE');
   process.exit(2);
 }

@@ -106,12 +106,20 @@ env = {
 json.dump(env, open(sys.argv[1], "w"))
 PY
 
+stat_before="$(head -1 /proc/stat)"
 for w in $WORKLOADS; do
-  echo "$w: spikard..." >&2
-  "$work/schema_bench" run "$work/$w.json" ${cases[@]+"${cases[@]}"} >"$work/$w.spk.res"
-  echo "$w: ajv..." >&2
-  "$NODE" "$here/schema_bench.mjs" run "$work/$w.json" ${cases[@]+"${cases[@]}"} >"$work/$w.ajv.res"
+  echo "$w: spikard and ajv, alternating..." >&2
+  "$PYTHON" "$here/schema_bench.py" drive "$work" "$w" "$work/schema_bench" "$NODE" \
+    "$here/schema_bench.mjs" ${cases[@]+"${cases[@]}"}
 done
+
+stat_after="$(head -1 /proc/stat)"
+"$PYTHON" - "$work/env.json" "$stat_before" "$stat_after" <<'PY'
+import json, sys
+env = json.load(open(sys.argv[1]))
+env["stat_before"], env["stat_after"] = sys.argv[2], sys.argv[3]
+json.dump(env, open(sys.argv[1], "w"))
+PY
 
 if [ -n "$OUT" ]; then
   mkdir -p "$(dirname "$OUT")"
