@@ -15,7 +15,9 @@
  *   }
  *
  * Headers: common.h (errors, version, allocator), app.h (routes, limits), request.h,
- * response.h, server.h (network), testclient.h (in-memory pipeline for tests). */
+ * response.h, server.h (network), testclient.h (in-memory pipeline for tests), middleware.h
+ * (compression, rate limits, CORS, auth, static files…), hooks.h (lifecycle hooks), di.h
+ * (dependency injection). */
 #ifndef SPIKARD_H
 #define SPIKARD_H
 
@@ -25,5 +27,8 @@
 #include "spikard/response.h"
 #include "spikard/server.h"
 #include "spikard/testclient.h"
+#include "spikard/middleware.h"
+#include "spikard/hooks.h"
+#include "spikard/di.h"
 
 #endif

@@ -86,6 +86,15 @@ typedef struct spk_route_options {
    * handler produces. A body that does not conform is replaced by a 500 problem-details
    * response (`response-validation-error`, with the errors) — a contract bug is never sent. */
   const char *response_schema;
+  /* Per-route middleware overrides, JSON text in the shapes of spk_app_configure (middleware.h):
+   * {"cors": {...}, "compression": {...} or false, "request_timeout": {"seconds": 5},
+   *  "body_limit": {"max_bytes": 1024}}. */
+  const char *middleware;
+  /* Dependencies the handler needs (di.h), NULL-terminated names; resolved before it runs. */
+  const char *const *dependencies;
+  /* Route-level providers replacing the app's of the same name for this route only. */
+  const struct spk_dep_def *overrides;
+  size_t override_count;
 } spk_route_options_t;
 
 SPK_EXTERN int spk_app_route_ex(spk_app_t *app, const char *method, const char *pattern,

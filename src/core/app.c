@@ -4,6 +4,8 @@
 
 #include "core/app_internal.h"
 #include "core/contract.h"
+#include "core/di_internal.h"
+#include "core/hooks.h"
 #include "util/alloc.h"
 
 SPK_EXTERN void spk_limits_default(spk_limits_t *out) {
@@ -36,10 +38,23 @@ SPK_EXTERN void spk_app_free(spk_app_t *app) {
   while (app->endpoints) {
     spk__endpoint_t *next = app->endpoints->next;
     spk__contract_free(app->endpoints->contract);
+    spk__mw_route_free(&app->endpoints->mw);
+    spk__di_plan_free(app->endpoints->di);
+    spk__free(app->endpoints->deps);
     spk__free(app->endpoints);
     app->endpoints = next;
   }
+  spk__mw_app_free(&app->mw);
+  spk__hooks_free(app->hooks);
+  spk__di_free(app->di);
   spk__free(app);
+}
+
+/* The route's dependency names and overrides are compiled into a plan at freeze (the providers
+ * may be registered after the route); until then keep a copy. */
+static int keep_deps(spk__endpoint_t *ep, const spk_route_options_t *o) {
+  ep->deps = spk__dep_list_copy(o->dependencies, o->overrides, o->override_count);
+  return ep->deps ? SPK_OK : SPK_ENOMEM;
 }
 
 SPK_EXTERN int spk_app_route(spk_app_t *app, const char *method, const char *pattern,
@@ -75,6 +90,10 @@ SPK_EXTERN int spk_app_route_ex(spk_app_t *app, const char *method, const char *
   const spk__route_t *route = spk__router_route_at(app->router, before);
   char err[200] = "";
   rc = spk__contract_new(route, options, &ep->contract, err, sizeof(err));
+  if (rc == SPK_OK && options && options->middleware)
+    rc = spk__mw_route_configure(options->middleware, &ep->mw, err, sizeof(err));
+  if (rc == SPK_OK && options && (options->dependencies || options->override_count))
+    rc = keep_deps(ep, options);
   ep->next = app->endpoints;
   app->endpoints = ep;
   if (rc) {
@@ -108,6 +127,18 @@ SPK_EXTERN int spk_app_freeze(spk_app_t *app) {
   if (app->broken) return SPK_EINVAL; /* a route's contract failed to compile */
   int rc = spk__router_freeze(app->router);
   if (rc) return rc;
+  app->cors_any = app->mw.cors != NULL;
+  for (spk__endpoint_t *ep = app->endpoints; ep; ep = ep->next) {
+    if (ep->mw.cors) app->cors_any = 1;
+    if (ep->deps && !ep->di) {
+      char err[200] = "";
+      rc = spk__di_plan_new(app, ep->deps->names, ep->deps->overrides, ep->deps->override_count,
+                            &ep->di, err, sizeof(err));
+      if (rc == SPK_ENOMEM) return rc;
+      if (err[0]) snprintf(app->last_error, sizeof(app->last_error), "%s", err);
+    }
+  }
+  if (app->hooks && (rc = spk__hooks_freeze(app)) != SPK_OK) return rc;
   app->h1_limits.max_request_line = app->limits.max_request_line;
   app->h1_limits.max_header_count = app->limits.max_header_count;
   app->h1_limits.max_header_bytes = app->limits.max_header_bytes;

@@ -424,6 +424,7 @@ spk__conn_action_t spk__conn_write_done(spk__conn_t *c, void *token) {
 
 spk__conn_action_t spk__conn_resume(spk__conn_t *c, spk__exchange_t *ex) {
   if (ex != c->cur || c->state != ST_HANDLER) return SPK__CONN_CLOSE; /* contract violation */
+  if (!spk__pipeline_resume(ex)) return SPK__CONN_PAUSE; /* suspended again */
   send_response(c);
   return process(c);
 }

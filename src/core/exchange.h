@@ -71,7 +71,10 @@ enum {
   SPK__EX_DISPATCHING = 0, /* the handler is running on the owner thread */
   SPK__EX_ASYNC = 1,       /* the handler returned ASYNC; someone will call spk_res_end */
   SPK__EX_ENDED_EARLY = 2, /* ended before the handler returned (or handler returned DONE) */
-  SPK__EX_ENDED = 3        /* ended after ASYNC: wake sent */
+  SPK__EX_ENDED = 3,       /* ended after ASYNC: wake sent */
+  /* A suspended step (async hook, DI factory, remote rate limiter) asked to go on: */
+  SPK__EX_CONTINUE_EARLY = 4, /* before the step returned ASYNC: the dispatcher goes on */
+  SPK__EX_CONTINUED = 5       /* after ASYNC: wake sent, the owner loop resumes the pipeline */
 };
 
 struct spk__exchange {
@@ -85,6 +88,17 @@ struct spk__exchange {
   atomic_int state;
   atomic_int ended;
   int keep_alive;
+  /* Pipeline position and middleware state (owner thread, or whoever the state hands it to). */
+  int step;                          /* next pipeline step (pipeline.c) */
+  size_t hook_i;                     /* next hook within the current phase */
+  int origin;                        /* SPK__ORIGIN_*: who made the response */
+  const struct spk__endpoint *ep;    /* the matched route's endpoint, once routed */
+  const struct spk__mw_cors *cors;   /* CORS config that admitted the request (finish) */
+  spk_str_t request_id;              /* empty when request ids are off */
+  spk_str_t jwt_claims;              /* compact JSON, empty without JWT auth */
+  uint64_t start_ns;                 /* monotonic, when dispatch began (timeouts, access log) */
+  uint32_t timeout_ms;               /* request timeout armed by the connection (0: none) */
+  struct spk__di_req *di;            /* dependencies resolved for this request */
   spk__buf_t head_out; /* serialized response head */
   spk__buf_t body_in;  /* request body being received (heap) */
 };
@@ -92,9 +106,17 @@ struct spk__exchange {
 spk__exchange_t *spk__exchange_new(const spk_app_t *app);
 void spk__exchange_free(spk__exchange_t *ex);
 
-/* Route, check typed parameters, run the handler. Returns 1 when the response is complete now,
- * 0 when it will complete asynchronously (wake). */
+/* Run the pipeline (middleware, hooks, route, contract, DI, handler). Returns 1 when the
+ * response is complete now, 0 when it is suspended and a wake will follow (an async handler,
+ * hook, dependency or rate-limit backend). */
 int spk__pipeline_dispatch(spk__exchange_t *ex);
+/* On the owner thread after a wake: go on where the pipeline stopped. Same return values. */
+int spk__pipeline_resume(spk__exchange_t *ex);
+/* Thread-safe: a suspended step is done, let the pipeline go on (SPK_ESTATE if not suspended
+ * or already ended). */
+int spk__exchange_continue(spk__exchange_t *ex);
+/* Monotonic clock in ns. */
+uint64_t spk__now_ns(void);
 
 /* Last step before the response is serialized (on the connection's thread): optional response
  * validation. */

@@ -1,13 +1,27 @@
-/* The request pipeline: route → contract (parameters, body) → handler → (async) completion.
- * Everything a binding or the test client gets goes through spk__pipeline_dispatch. */
+/* The request pipeline, as a resumable sequence of steps (the order is in core/mw.h):
+ * middleware, hooks, routing, contract, dependencies, handler, then the response side.
+ * Any step may suspend (async hook, dependency, rate-limit backend, handler); whoever completes
+ * it calls spk_req_continue / spk_res_end from any thread, the owner loop is woken and
+ * spk__pipeline_resume goes on at ex->step. Everything a binding, the server or the test
+ * client does goes through here. */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/app_internal.h"
 #include "core/contract.h"
+#include "core/di_internal.h"
 #include "core/exchange.h"
+#include "core/hooks.h"
+#include "core/mw.h"
 #include "util/alloc.h"
 #include "util/strutil.h"
+
+uint64_t spk__now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 spk__exchange_t *spk__exchange_new(const spk_app_t *app) {
   spk__exchange_t *ex = spk__calloc(1, sizeof(*ex));
@@ -24,6 +38,7 @@ spk__exchange_t *spk__exchange_new(const spk_app_t *app) {
 
 void spk__exchange_free(spk__exchange_t *ex) {
   if (!ex) return;
+  if (ex->di) spk__di_request_end(ex);
   if (ex->res.release) ex->res.release(ex->res.release_data);
   if (ex->res.json) spk__buf_free(&ex->res.json->out);
   spk__buf_free(&ex->res.owned_body);
@@ -36,6 +51,7 @@ void spk__exchange_free(spk__exchange_t *ex) {
 static const char *status_slug(int status, const char **title) {
   switch (status) {
     case 400: *title = "Bad Request"; return "bad-request";
+    case 403: *title = "Forbidden"; return "forbidden";
     case 404: *title = "Resource Not Found"; return "not-found";
     case 405: *title = "Method Not Allowed"; return "method-not-allowed";
     case 408: *title = "Request Timeout"; return "request-timeout";
@@ -73,61 +89,206 @@ static int decode_params(spk__exchange_t *ex, const spk__route_match_t *m) {
   return SPK_OK;
 }
 
-/* The pipeline steps before the handler. Returns 1 when they produced the response. */
-static int pre_handler(spk__exchange_t *ex) {
+enum {
+  S_BEGIN = 0,
+  S_ON_REQUEST,
+  S_ROUTE,
+  S_CORS,
+  S_RATELIMIT,
+  S_AUTH,
+  S_PRE_VALIDATION,
+  S_VALIDATE,
+  S_PRE_HANDLER,
+  S_DEPS,
+  S_HANDLER,
+  S_DONE
+};
+
+/* Routing, with the two middleware that answer paths no route owns: CORS preflights and static
+ * files. */
+static int step_route(spk__exchange_t *ex) {
+  const spk_app_t *app = ex->app;
   spk_req_t *req = &ex->req;
+  if (app->cors_any && req->method == SPK_METHOD_OPTIONS) {
+    int r = spk__mw_cors_preflight(ex, app->mw.cors);
+    if (r != SPK__STEP_NEXT) return r;
+  }
   spk__route_match_t m;
-  spk__router_match(ex->app->router, req->method_str.ptr, req->method_str.len, req->raw_path.ptr,
+  spk__router_match(app->router, req->method_str.ptr, req->method_str.len, req->raw_path.ptr,
                     req->raw_path.len, &m);
+  if (m.status != SPK__MATCH_FOUND && app->mw.statics &&
+      (req->method == SPK_METHOD_GET || req->method == SPK_METHOD_HEAD)) {
+    int r = spk__mw_static_serve(ex, app->mw.statics);
+    if (r != SPK__STEP_NEXT) return r;
+  }
   switch (m.status) {
     case SPK__MATCH_FOUND: break;
     case SPK__MATCH_NOT_FOUND:
       spk__exchange_error(ex, 404, "No route matches this path");
-      return 1;
+      return SPK__STEP_RESPOND;
     case SPK__MATCH_METHOD_NOT_ALLOWED:
       spk__exchange_error(ex, 405, "Method not allowed for this path");
       if (m.allow) spk_res_set_header(&ex->res, "Allow", m.allow);
-      return 1;
+      return SPK__STEP_RESPOND;
     case SPK__MATCH_OPTIONS:
       spk_res_status(&ex->res, 204);
       if (m.allow) spk_res_set_header(&ex->res, "Allow", m.allow);
-      return 1;
+      ex->origin = SPK__ORIGIN_HANDLER;
+      return SPK__STEP_RESPOND;
   }
   req->route = m.route;
   const spk__endpoint_t *ep = m.route->user_data;
-  int rc = decode_params(ex, &m);
-  if (rc == SPK_OK && ep->broken) rc = SPK_EINVAL;
-  if (rc == SPK_OK && ep->contract) rc = spk__contract_check(ep->contract, ex);
-  if (rc < 0) {
+  ex->ep = ep;
+  uint32_t t = spk__mw_timeout_ms(ep->mw.timeout ? ep->mw.timeout : app->mw.timeout);
+  if (t) ex->timeout_ms = t;
+  if (decode_params(ex, &m) != SPK_OK || ep->broken) {
     spk__exchange_error(ex, 500, "Internal server error");
-    return 1;
+    return SPK__STEP_RESPOND;
   }
-  return rc == 1;
+  return SPK__STEP_NEXT;
 }
 
-int spk__pipeline_dispatch(spk__exchange_t *ex) {
-  if (pre_handler(ex)) {
-    atomic_store(&ex->ended, 1);
-    atomic_store(&ex->state, SPK__EX_ENDED_EARLY);
-    return 1;
-  }
-  const spk__endpoint_t *ep = ex->req.route->user_data;
+static int step_handler(spk__exchange_t *ex) {
+  const spk__endpoint_t *ep = ex->ep;
+  ex->origin = SPK__ORIGIN_HANDLER;
   int rc = ep->handler(&ex->req, &ex->res, ep->user_data);
-  if (rc == SPK_HANDLER_ASYNC) {
+  if (rc == SPK_HANDLER_ASYNC) return SPK__STEP_ASYNC;
+  /* The handler failed: answer 500 unless it already ended the response itself. */
+  if (rc < 0 && !atomic_load(&ex->ended)) {
+    spk__exchange_error(ex, 500, "Internal server error");
+    ex->origin = SPK__ORIGIN_ERROR;
+  }
+  return SPK__STEP_RESPOND;
+}
+
+/* One step; advances ex->step when the step is complete (a suspended step that must be
+ * re-entered, like a hook phase or DI, keeps its own position and ex->step). */
+static int run_step(spk__exchange_t *ex) {
+  const spk_app_t *app = ex->app;
+  const spk__endpoint_t *ep = ex->ep;
+  int r = SPK__STEP_NEXT;
+  switch (ex->step) {
+    case S_BEGIN:
+      ex->start_ns = spk__now_ns();
+      if (app->mw.timeout) ex->timeout_ms = spk__mw_timeout_ms(app->mw.timeout);
+      if (app->mw.reqid) spk__mw_reqid_begin(ex, app->mw.reqid);
+      break;
+    case S_ON_REQUEST:
+      if (app->hooks) r = spk__hooks_run_request(ex, SPK_HOOK_ON_REQUEST);
+      if (r == SPK__STEP_ASYNC) return r; /* same step again after the continue */
+      break;
+    case S_ROUTE:
+      ex->origin = SPK__ORIGIN_ERROR; /* until a handler runs, a response is the core's */
+      r = step_route(ex);
+      break;
+    case S_CORS: {
+      const struct spk__mw_cors *c = ep->mw.cors ? ep->mw.cors : app->mw.cors;
+      if (c) r = spk__mw_cors_request(ex, c);
+      break;
+    }
+    case S_RATELIMIT:
+      if (app->mw.ratelimit) {
+        ex->step++; /* an async answer continues after this step */
+        return spk__mw_ratelimit_check(ex, app->mw.ratelimit);
+      }
+      break;
+    case S_AUTH:
+      if (app->mw.auth) r = spk__mw_auth_check(ex, app->mw.auth);
+      break;
+    case S_PRE_VALIDATION:
+      if (app->hooks) r = spk__hooks_run_request(ex, SPK_HOOK_PRE_VALIDATION);
+      if (r == SPK__STEP_ASYNC) return r;
+      break;
+    case S_VALIDATE:
+      if (ep->contract) {
+        int rc = spk__contract_check(ep->contract, ex);
+        if (rc < 0) {
+          spk__exchange_error(ex, 500, "Internal server error");
+          r = SPK__STEP_RESPOND;
+        } else if (rc == 1) {
+          r = SPK__STEP_RESPOND;
+        }
+      }
+      break;
+    case S_PRE_HANDLER:
+      if (app->hooks) r = spk__hooks_run_request(ex, SPK_HOOK_PRE_HANDLER);
+      if (r == SPK__STEP_ASYNC) return r;
+      break;
+    case S_DEPS:
+      if (ep->di) r = spk__di_resolve(ex, ep->di);
+      if (r == SPK__STEP_ASYNC) return r;
+      break;
+    case S_HANDLER:
+      ex->step++;
+      return step_handler(ex);
+    default:
+      return SPK__STEP_RESPOND;
+  }
+  ex->step++;
+  return r;
+}
+
+/* Drive the steps until the response is complete (1) or a step suspended (0). */
+static int run(spk__exchange_t *ex) {
+  for (;;) {
+    int r = run_step(ex);
+    if (r == SPK__STEP_NEXT) continue;
+    if (r == SPK__STEP_RESPOND) {
+      atomic_store(&ex->ended, 1);
+      atomic_store(&ex->state, SPK__EX_ENDED_EARLY);
+      return 1;
+    }
+    /* ASYNC: hand the exchange over unless the completer was faster than our return. */
     int s = SPK__EX_DISPATCHING;
     if (atomic_compare_exchange_strong(&ex->state, &s, SPK__EX_ASYNC)) return 0;
-    return 1; /* ended from another thread before we got here */
+    if (s == SPK__EX_CONTINUE_EARLY) {
+      atomic_store(&ex->state, SPK__EX_DISPATCHING);
+      continue;
+    }
+    return 1; /* ended (spk_res_end) before we got here */
   }
-  /* The handler failed: answer 500 unless it already ended the response itself. */
-  if (rc < 0 && !atomic_load(&ex->ended)) spk__exchange_error(ex, 500, "Internal server error");
-  /* DONE (or an error): the response is complete. */
-  atomic_store(&ex->ended, 1);
-  atomic_store(&ex->state, SPK__EX_ENDED_EARLY);
-  return 1;
+}
+
+int spk__pipeline_dispatch(spk__exchange_t *ex) { return run(ex); }
+
+int spk__pipeline_resume(spk__exchange_t *ex) {
+  int s = SPK__EX_CONTINUED;
+  if (atomic_compare_exchange_strong(&ex->state, &s, SPK__EX_DISPATCHING)) return run(ex);
+  return 1; /* ENDED: the response is complete */
+}
+
+int spk__exchange_continue(spk__exchange_t *ex) {
+  if (atomic_load(&ex->ended)) return SPK_ESTATE;
+  for (;;) {
+    int s = atomic_load(&ex->state);
+    if (s == SPK__EX_DISPATCHING) {
+      if (atomic_compare_exchange_weak(&ex->state, &s, SPK__EX_CONTINUE_EARLY)) return SPK_OK;
+    } else if (s == SPK__EX_ASYNC) {
+      if (atomic_compare_exchange_weak(&ex->state, &s, SPK__EX_CONTINUED)) {
+        ex->wake(ex->wake_data, ex);
+        return SPK_OK;
+      }
+    } else {
+      return SPK_ESTATE;
+    }
+  }
+}
+
+SPK_EXTERN int spk_req_continue(spk_req_t *req) {
+  return req ? spk__exchange_continue(spk__exchange_of_req(req)) : SPK_EINVAL;
 }
 
 void spk__pipeline_finish(spk__exchange_t *ex) {
-  const spk__route_t *route = ex->req.route;
-  const spk__endpoint_t *ep = route ? route->user_data : NULL;
-  if (ep && ep->contract) spk__contract_check_response(ep->contract, ex);
+  const spk_app_t *app = ex->app;
+  const spk__endpoint_t *ep = ex->ep;
+  if (ep && ep->contract && ex->origin == SPK__ORIGIN_HANDLER)
+    spk__contract_check_response(ep->contract, ex);
+  if (app->hooks) spk__hooks_run_response(ex);
+  if (ex->cors) spk__mw_cors_finish(ex);
+  if (app->mw.reqid) spk__mw_reqid_finish(ex, app->mw.reqid);
+  if (!(ep && ep->mw.compress_off)) {
+    const struct spk__mw_compress *c = ep && ep->mw.compress ? ep->mw.compress : app->mw.compress;
+    if (c) spk__mw_compress_finish(ex, c);
+  }
+  if (app->mw.accesslog) spk__mw_accesslog_write(ex, app->mw.accesslog);
 }

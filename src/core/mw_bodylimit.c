@@ -1,0 +1,33 @@
+/* Middleware "body_limit": {"max_bytes": N}. App-wide it replaces spk_limits_t.max_body_bytes;
+ * per route it is the route's limit (answered 413 payload-too-large problem details). */
+#include <stdio.h>
+
+#include "core/exchange.h"
+#include "core/mw.h"
+#include "util/alloc.h"
+
+struct spk__mw_bodylimit {
+  uint64_t max_bytes;
+};
+
+int spk__mw_bodylimit_configure(const spk_json_value_t *cfg, struct spk__mw_bodylimit **out,
+                                char *err, size_t errlen) {
+  *out = NULL;
+  const spk_json_value_t *mb = cfg && cfg->type == SPK_JSON_OBJECT
+                                   ? spk_json_get(cfg, "max_bytes", 9) : NULL;
+  if (!mb || mb->type != SPK_JSON_INT || mb->u.integer < 0) {
+    snprintf(err, errlen, "\"body_limit\" must be an object like {\"max_bytes\": 1048576}");
+    return SPK_EINVAL;
+  }
+  struct spk__mw_bodylimit *c = spk__calloc(1, sizeof(*c));
+  if (!c) return SPK_ENOMEM;
+  c->max_bytes = (uint64_t)mb->u.integer;
+  *out = c;
+  return SPK_OK;
+}
+
+void spk__mw_bodylimit_free(struct spk__mw_bodylimit *c) { spk__free(c); }
+
+uint64_t spk__mw_bodylimit_bytes(const struct spk__mw_bodylimit *c) {
+  return c ? c->max_bytes : 0;
+}

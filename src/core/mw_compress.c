@@ -1,0 +1,20 @@
+/* Middleware "compression" — placeholder until the feature lands: configuring it is refused, so no
+ * configuration is ever silently ignored. */
+#include <stdio.h>
+
+#include "core/exchange.h"
+#include "core/mw.h"
+
+int spk__mw_compress_configure(const spk_json_value_t *cfg, struct spk__mw_compress **out, char *err,
+                              size_t errlen) {
+  (void)cfg;
+  *out = NULL;
+  snprintf(err, errlen, "\"compression\" is not implemented yet");
+  return SPK_ENOTIMPL;
+}
+
+void spk__mw_compress_free(struct spk__mw_compress *c) { (void)c; }
+
+void spk__mw_compress_finish(spk__exchange_t *ex, const struct spk__mw_compress *c) {
+  (void)ex, (void)c;
+}

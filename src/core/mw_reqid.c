@@ -1,0 +1,22 @@
+/* Middleware "request_id" — placeholder until the feature lands: configuring it is refused, so no
+ * configuration is ever silently ignored. */
+#include <stdio.h>
+
+#include "core/exchange.h"
+#include "core/mw.h"
+
+int spk__mw_reqid_configure(const spk_json_value_t *cfg, struct spk__mw_reqid **out, char *err,
+                              size_t errlen) {
+  (void)cfg;
+  *out = NULL;
+  snprintf(err, errlen, "\"request_id\" is not implemented yet");
+  return SPK_ENOTIMPL;
+}
+
+void spk__mw_reqid_free(struct spk__mw_reqid *c) { (void)c; }
+
+void spk__mw_reqid_begin(spk__exchange_t *ex, const struct spk__mw_reqid *c) { (void)ex, (void)c; }
+
+void spk__mw_reqid_finish(spk__exchange_t *ex, const struct spk__mw_reqid *c) {
+  (void)ex, (void)c;
+}
