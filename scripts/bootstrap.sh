@@ -3,7 +3,8 @@
 # is nothing to do. Usage: scripts/bootstrap.sh [core|bench|all]   (default: core)
 set -euo pipefail
 
-core=(build-essential cmake ninja-build pkg-config libuv1-dev libpcre2-dev clang libclang-rt-14-dev curl python3)
+core=(build-essential cmake ninja-build pkg-config libuv1-dev libpcre2-dev clang libclang-rt-14-dev curl python3
+      zlib1g-dev libbrotli-dev libzstd-dev libssl-dev libhiredis-dev redis-server)
 bench=(wrk nginx-light)
 
 want=("${core[@]}")
