@@ -233,18 +233,20 @@ static void run_fixture(const opts_t *o, fx_fixture_t *fx, result_t *rs /* [MODE
     }
     return;
   }
-  char err[512] = "";
-  spk_app_t *app = fx_app_build(fx, err, sizeof(err));
+  /* A fresh app per mode: middleware state (rate-limit buckets, singletons) must not leak from
+   * one mode's run into the other's. */
   for (int m = 0; m < MODE_COUNT; m++) {
     if (!o->modes[m]) continue;
+    char err[512] = "";
+    spk_app_t *app = fx_app_build(fx, err, sizeof(err));
     if (!app) {
       rs[m].kind = R_FAIL;
       snprintf(rs[m].why, sizeof(rs[m].why), "%s", err);
       continue;
     }
     run_mode(o, fx, app, m, &rs[m]);
+    spk_app_free(app);
   }
-  spk_app_free(app);
 }
 
 /* ---- aggregation and reports ---- */

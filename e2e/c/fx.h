@@ -71,6 +71,15 @@ void fx_expand_dom(spk__arena_t *a, spk_json_value_t *v);
 /* Build the app for a runnable fixture. On failure returns NULL and writes a one-line reason. */
 spk_app_t *fx_app_build(fx_fixture_t *fx, char *err, size_t errlen);
 
+/* ---- middleware (fx_mw.c) ---- */
+
+/* The spk_app_configure document for handler.middleware `mw`: every section the core knows,
+ * translated where the fixture format differs, without the directives the runner plays itself
+ * (warm-up requests, handler sleeps, files to create, hooks). Returns "" when nothing is left,
+ * NULL + reason on failure. Arena-owned. */
+const char *fx_mw_config(fx_fixture_t *fx, const spk_json_value_t *mw, char *err,
+                         size_t errlen);
+
 /* ---- the request (fx_request.c) ---- */
 
 typedef struct fx_request {

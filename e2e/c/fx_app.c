@@ -186,13 +186,51 @@ spk_app_t *fx_app_build(fx_fixture_t *fx, char *err, size_t errlen) {
   const spk_json_value_t *schema = fx_get(fx->handler, "body_schema");
   if (schema && schema->type != SPK_JSON_NULL) opts.body_schema = fx_json_text(a, schema, NULL);
   const spk_json_value_t *mw = fx_get(fx->handler, "middleware");
-  opts.max_body_bytes = size_member(fx_get(mw, "body_limit"), "max_bytes");
-  if (!opts.max_body_bytes) opts.max_body_bytes = size_member(fx->handler, "max_body_size");
+  opts.max_body_bytes = size_member(fx->handler, "max_body_size");
+
+  /* Route-level sections: handler.cors and the body limit (the reference's per-route
+   * body_limit, answered with problem details "for this route"). */
+  const spk_json_value_t *route_cors = fx_get(fx->handler, "cors");
+  const spk_json_value_t *body_limit = fx_get(mw, "body_limit");
+  if (route_cors || body_limit) {
+    spk__buf_t b = {0};
+    spk__buf_append_char(&b, '{');
+    if (route_cors) {
+      spk__buf_append_str(&b, "\"cors\":");
+      spk__buf_append_str(&b, fx_json_text(a, route_cors, NULL));
+    }
+    if (body_limit) {
+      spk__buf_append_str(&b, route_cors ? ",\"body_limit\":" : "\"body_limit\":");
+      spk__buf_append_str(&b, fx_json_text(a, body_limit, NULL));
+    }
+    spk__buf_append_char(&b, '}');
+    opts.middleware = spk__arena_strndup(a, b.data, b.len);
+    spk__buf_free(&b);
+    if (!opts.middleware) {
+      snprintf(err, errlen, "out of memory building the app");
+      return NULL;
+    }
+  }
 
   spk_app_t *app = spk_app_new();
   if (!app) {
     snprintf(err, errlen, "spk_app_new: out of memory");
     return NULL;
+  }
+  /* App middleware: handler.middleware, minus what the runner itself plays (fx_mw.c). */
+  if (fx_is(mw, SPK_JSON_OBJECT)) {
+    const char *config = fx_mw_config(fx, mw, err, errlen);
+    if (!config) {
+      spk_app_free(app);
+      return NULL;
+    }
+    int rc = config[0] ? spk_app_configure(app, config) : SPK_OK;
+    if (rc != SPK_OK) {
+      snprintf(err, errlen, "spk_app_configure: %s (%s)", spk_err_name(rc),
+               spk_app_last_error(app));
+      spk_app_free(app);
+      return NULL;
+    }
   }
   /* Server limits from the handler (status_codes fixtures). */
   size_t max_header = size_member(fx->handler, "max_header_size");

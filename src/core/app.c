@@ -89,9 +89,17 @@ SPK_EXTERN int spk_app_route_ex(spk_app_t *app, const char *method, const char *
    * errors are reported, and the app should not be served. */
   const spk__route_t *route = spk__router_route_at(app->router, before);
   char err[200] = "";
-  rc = spk__contract_new(route, options, &ep->contract, err, sizeof(err));
-  if (rc == SPK_OK && options && options->middleware)
-    rc = spk__mw_route_configure(options->middleware, &ep->mw, err, sizeof(err));
+  rc = SPK_OK;
+  spk_route_options_t eff; /* a route's body_limit section is its max_body_bytes */
+  if (options) {
+    eff = *options;
+    options = &eff;
+    if (options->middleware)
+      rc = spk__mw_route_configure(options->middleware, &ep->mw, err, sizeof(err));
+    if (rc == SPK_OK && ep->mw.bodylimit && !eff.max_body_bytes)
+      eff.max_body_bytes = (size_t)spk__mw_bodylimit_bytes(ep->mw.bodylimit);
+  }
+  if (rc == SPK_OK) rc = spk__contract_new(route, options, &ep->contract, err, sizeof(err));
   if (rc == SPK_OK && options && (options->dependencies || options->override_count))
     rc = keep_deps(ep, options);
   ep->next = app->endpoints;
