@@ -9,9 +9,9 @@
  * Scopes:
  *   SPK_DEP_SINGLETON  resolved once per app, on first use, shared by every request and thread
  *   SPK_DEP_REQUEST    resolved once per request, shared by every user within it (default)
- *   SPK_DEP_TRANSIENT  a fresh value for every provider or handler that asks for it — within
- *                      one request, each dependent gets its own (spk_req_dep sees the one
- *                      resolved for the handler)
+ *   SPK_DEP_TRANSIENT  not cached: resolved afresh for each resolution plan that needs it (the
+ *                      handler's, each hook's); within one plan its dependents share it, and
+ *                      spk_req_dep returns the latest
  * Cleanup: `drop(value, drop_data)` runs after the response has been sent, for every request
  * or transient value, in reverse resolution order; singletons and plain values are dropped when
  * the app is freed.

@@ -15,7 +15,7 @@
 #include "util/strutil.h"
 
 enum conn_state { ST_HEAD, ST_BODY, ST_HANDLER };
-enum timer_kind { TIMER_NONE, TIMER_KEEPALIVE, TIMER_HEADER, TIMER_BODY, TIMER_WRITE };
+enum timer_kind { TIMER_NONE, TIMER_KEEPALIVE, TIMER_HEADER, TIMER_BODY, TIMER_WRITE, TIMER_HANDLER };
 
 /* Stop reading while this many responses are still being written (back-pressure). */
 #define MAX_PENDING_WRITES 8
@@ -60,6 +60,11 @@ static void arm_timer(spk__conn_t *c, enum timer_kind kind, int progress) {
     case TIMER_HEADER: ms = l->header_timeout_ms; break;
     case TIMER_BODY: ms = l->body_timeout_ms; break;
     case TIMER_WRITE: ms = l->body_timeout_ms; break;
+    case TIMER_HANDLER: { /* the request timeout, counted from the start of the pipeline */
+      uint64_t spent = (spk__now_ns() - c->cur->start_ns) / 1000000u;
+      ms = spent >= c->cur->timeout_ms ? 1 : c->cur->timeout_ms - (uint32_t)spent;
+      break;
+    }
   }
   c->timer = kind;
   if (c->io->set_timer) c->io->set_timer(c->io_data, ms);
@@ -96,6 +101,8 @@ void spk__conn_set_now(spk__conn_t *c, int64_t unix_sec) {
 }
 
 spk__conn_t *spk__exchange_conn(const spk__exchange_t *ex) { return ex->conn; }
+
+spk__exchange_t *spk__conn_current(const spk__conn_t *c) { return c->cur; }
 
 void spk__exchange_release_orphan(spk__exchange_t *ex) { spk__exchange_free(ex); }
 
@@ -245,7 +252,10 @@ static spk__exchange_t *start_exchange(spk__conn_t *c, const spk_h1_request_t *h
 static spk__conn_action_t dispatch(spk__conn_t *c) {
   c->state = ST_HANDLER;
   set_timer(c, TIMER_NONE);
-  if (!spk__pipeline_dispatch(c->cur)) return SPK__CONN_PAUSE; /* async: wait for resume */
+  if (!spk__pipeline_dispatch(c->cur)) { /* suspended: wait for the resume */
+    if (c->cur->timeout_ms) set_timer(c, TIMER_HANDLER);
+    return SPK__CONN_PAUSE;
+  }
   send_response(c);
   return SPK__CONN_CONTINUE;
 }
@@ -425,8 +435,29 @@ spk__conn_action_t spk__conn_write_done(spk__conn_t *c, void *token) {
 spk__conn_action_t spk__conn_resume(spk__conn_t *c, spk__exchange_t *ex) {
   if (ex != c->cur || c->state != ST_HANDLER) return SPK__CONN_CLOSE; /* contract violation */
   if (!spk__pipeline_resume(ex)) return SPK__CONN_PAUSE; /* suspended again */
+  if (c->timer == TIMER_HANDLER) set_timer(c, TIMER_NONE);
   send_response(c);
   return process(c);
+}
+
+/* The request timeout fired while the exchange is still in a handler's (or hook's, or
+ * factory's) hands: we may not touch its response, which another thread may be writing. Answer
+ * 408 with static bytes, give the exchange up (it is freed when its end or continue arrives:
+ * spk__exchange_release_orphan) and close: the connection's request order is broken. */
+static const char timeout_408[] =
+    "HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
+
+static spk__conn_action_t handler_timed_out(spk__conn_t *c) {
+  spk__exchange_t *ex = c->cur;
+  if (!ex || c->state != ST_HANDLER) return SPK__CONN_CONTINUE;
+  ex->conn = NULL;
+  atomic_store(&ex->orphaned, 1);
+  c->cur = NULL;
+  c->state = ST_HEAD;
+  c->closing = 1;
+  spk__iov_t iov = {(char *)timeout_408, sizeof(timeout_408) - 1};
+  write_iov(c, &iov, 1, NULL);
+  return SPK__CONN_CLOSE;
 }
 
 spk__conn_action_t spk__conn_timeout(spk__conn_t *c) {
@@ -436,6 +467,8 @@ spk__conn_action_t spk__conn_timeout(spk__conn_t *c) {
     case TIMER_HEADER:
     case TIMER_BODY:
       return fail(c, 408, "The request was not received in time");
+    case TIMER_HANDLER:
+      return handler_timed_out(c);
     case TIMER_KEEPALIVE:
     case TIMER_WRITE: /* the client stopped reading: nothing sensible left to send */
       c->closing = 1;

@@ -60,6 +60,9 @@ spk__conn_action_t spk__conn_feed(spk__conn_t *c, const char *data, size_t len);
 char *spk__conn_read_buffer(spk__conn_t *c, size_t suggested, size_t *avail);
 spk__conn_action_t spk__conn_commit(spk__conn_t *c, size_t n);
 
+/* The exchange in the pipeline right now (NULL between requests). Owner thread only. */
+spk__exchange_t *spk__conn_current(const spk__conn_t *c);
+
 /* A write finished (or was abandoned because the socket died). */
 spk__conn_action_t spk__conn_write_done(spk__conn_t *c, void *token);
 

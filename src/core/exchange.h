@@ -87,6 +87,7 @@ struct spk__exchange {
   void *wake_data;
   atomic_int state;
   atomic_int ended;
+  atomic_int orphaned; /* its connection gave it up (request timeout): free it when it ends */
   int keep_alive;
   /* Pipeline position and middleware state (owner thread, or whoever the state hands it to). */
   int step;                          /* next pipeline step (pipeline.c) */

@@ -31,6 +31,7 @@ spk__exchange_t *spk__exchange_new(const spk_app_t *app) {
   ex->res.status = 200;
   atomic_init(&ex->state, SPK__EX_DISPATCHING);
   atomic_init(&ex->ended, 0);
+  atomic_init(&ex->orphaned, 0);
   ex->keep_alive = 1;
   strcpy(ex->req.remote, "unknown");
   return ex;
@@ -281,6 +282,9 @@ SPK_EXTERN int spk_req_continue(spk_req_t *req) {
 void spk__pipeline_finish(spk__exchange_t *ex) {
   const spk_app_t *app = ex->app;
   const spk__endpoint_t *ep = ex->ep;
+  /* The handler has let go of the response and only this thread holds it: reopen it so that
+   * response hooks and middleware use the ordinary setters. */
+  atomic_store(&ex->ended, 0);
   if (ep && ep->contract && ex->origin == SPK__ORIGIN_HANDLER)
     spk__contract_check_response(ep->contract, ex);
   if (app->hooks) spk__hooks_run_response(ex);
@@ -291,4 +295,5 @@ void spk__pipeline_finish(spk__exchange_t *ex) {
     if (c) spk__mw_compress_finish(ex, c);
   }
   if (app->mw.accesslog) spk__mw_accesslog_write(ex, app->mw.accesslog);
+  atomic_store(&ex->ended, 1);
 }

@@ -9,6 +9,7 @@
 
 #include "core/app_internal.h"
 #include "core/conn.h"
+#include "core/exchange.h"
 #include "spikard/testclient.h"
 #include "util/alloc.h"
 #include "util/buf.h"
@@ -26,6 +27,7 @@ struct spk_test_client {
 
 typedef struct call {
   spk_test_client_t *client;
+  uint32_t timer_ms; /* armed connection timer; only the request timeout matters here */
   spk__buf_t out;
   void *tokens[MAX_TOKENS];
   size_t ntokens;
@@ -40,14 +42,20 @@ static void tc_write(void *io_data, const spk__iov_t *iov, size_t n, void *token
 static void tc_wake(void *wake_data, spk__exchange_t *ex) {
   spk_test_client_t *client = wake_data;
   pthread_mutex_lock(&client->mu);
-  client->woken = ex;
-  pthread_cond_signal(&client->cv);
+  int orphan = atomic_load(&ex->orphaned); /* set under mu by a request timeout */
+  if (!orphan) {
+    client->woken = ex;
+    pthread_cond_signal(&client->cv);
+  }
   pthread_mutex_unlock(&client->mu);
+  if (orphan) spk__exchange_release_orphan(ex); /* answered 408 already: nobody waits for it */
 }
 
+/* Header, body and keep-alive timers mean nothing in memory (a request is complete when it is
+ * sent); the one that matters is the request timeout, armed while a handler runs. */
 static void tc_set_timer(void *io_data, uint32_t ms) {
-  (void)io_data; /* no clock in memory: a request is complete when it is sent */
-  (void)ms;
+  call_t *call = io_data;
+  call->timer_ms = ms;
 }
 
 static const spk__conn_io_t tc_io = {tc_write, tc_wake, tc_set_timer};
@@ -150,17 +158,33 @@ static int run(spk_test_client_t *client, const char *bytes, size_t len, spk_tes
       action = spk__conn_eof(conn);
       continue;
     }
-    /* An async handler: wait for its spk_res_end. */
+    /* An async handler: wait for its spk_res_end, or for the request timeout. */
     struct timespec deadline;
     clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += ASYNC_WAIT_SECONDS;
+    uint32_t ms = call.timer_ms ? call.timer_ms : ASYNC_WAIT_SECONDS * 1000u;
+    deadline.tv_sec += ms / 1000u;
+    deadline.tv_nsec += (long)(ms % 1000u) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) deadline.tv_sec++, deadline.tv_nsec -= 1000000000L;
+    int timed_out = 0;
     pthread_mutex_lock(&client->mu);
-    while (!client->woken && rc == SPK_OK)
+    while (!client->woken && !timed_out)
       if (pthread_cond_timedwait(&client->cv, &client->mu, &deadline) == ETIMEDOUT)
-        rc = SPK_ETIMEDOUT;
+        timed_out = 1;
     spk__exchange_t *ex = client->woken;
     client->woken = NULL;
+    spk__exchange_t *cur = spk__conn_current(conn);
+    if (!ex && timed_out && call.timer_ms && cur)
+      atomic_store(&cur->orphaned, 1); /* under mu: its late end frees it (tc_wake) */
     pthread_mutex_unlock(&client->mu);
+    if (!ex && timed_out) {
+      if (!call.timer_ms) {
+        rc = SPK_ETIMEDOUT;
+        break;
+      }
+      call.timer_ms = 0;
+      action = spk__conn_timeout(conn); /* answers 408 and gives the exchange up */
+      continue;
+    }
     if (!ex) break;
     action = spk__exchange_conn(ex) ? spk__conn_resume(conn, ex) : SPK__CONN_CLOSE;
   }

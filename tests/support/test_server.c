@@ -12,6 +12,7 @@
  *   GET  /hello          text "hello"
  *   POST /echo           the request body, with the request's Content-Type
  *   GET  /slow?ms=N      completed from another thread after N ms (async completion)
+ * Flags: --request-timeout-ms N configures the request timeout (408 for /slow beyond it).
  *   GET  /json           {"message":"Hello, World!"}
  *   GET  /users/{id:int} the id as text
  *   GET  /headers        the request headers, one "name: value" per line
@@ -180,6 +181,7 @@ int main(int argc, char **argv) {
   cfg.workers = 2;
   spk_limits_t limits;
   spk_limits_default(&limits);
+  long long request_timeout_ms = 0;
 
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -214,6 +216,8 @@ int main(int argc, char **argv) {
       limits.max_request_line = (size_t)v;
     else if (strcmp(a, "--shutdown-timeout-ms") == 0)
       cfg.shutdown_timeout_ms = (uint32_t)v;
+    else if (strcmp(a, "--request-timeout-ms") == 0)
+      request_timeout_ms = v;
     else {
       fprintf(stderr, "spk-test-server: unknown flag %s\n", a);
       return 2;
@@ -223,6 +227,11 @@ int main(int argc, char **argv) {
   spk_app_t *app = spk_app_new();
   if (!app) return 1;
   int rc = spk_app_set_limits(app, &limits);
+  if (!rc && request_timeout_ms > 0) {
+    char conf[96];
+    snprintf(conf, sizeof(conf), "{\"request_timeout\":{\"ms\":%lld}}", request_timeout_ms);
+    rc = spk_app_configure(app, conf);
+  }
   if (!rc) rc = spk_app_route(app, "GET", "/hello", hello, NULL);
   if (!rc) rc = spk_app_route(app, "POST", "/echo", echo, NULL);
   if (!rc) rc = spk_app_route(app, "GET", "/slow", slow, NULL);
