@@ -80,6 +80,15 @@ spk_app_t *fx_app_build(fx_fixture_t *fx, char *err, size_t errlen);
 const char *fx_mw_config(fx_fixture_t *fx, const spk_json_value_t *mw, char *err,
                          size_t errlen);
 
+/* ---- hooks and dependencies (fx_hooks.c) ---- */
+
+/* Register handler.middleware.lifecycle_hooks from the runner's library of named hooks. */
+int fx_hooks_register(fx_fixture_t *fx, spk_app_t *app, char *err, size_t errlen);
+/* Register handler.dependencies (app providers), route_overrides and handler_dependencies
+ * (into opts), and the binding-level type check of expected_types. */
+int fx_deps_register(fx_fixture_t *fx, spk_app_t *app, spk_route_options_t *opts, char *err,
+                     size_t errlen);
+
 /* ---- the request (fx_request.c) ---- */
 
 typedef struct fx_request {

@@ -8,15 +8,20 @@
  * placeholder 200 {"placeholder":true}, so only the framework (validation, limits, routing) can
  * produce the expected error. For other statuses (2xx, and 3xx which only a handler can decide)
  * the handler answers the fixture's expected status, headers, cookies and body. */
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "fx.h"
 
 #define PLACEHOLDER_BODY "{\"placeholder\":true}"
 
 typedef struct fx_reply {
+  int fail; /* handler.raises: the handler fails (the core answers 500) */
+  long sleep_ms; /* middleware.request_timeout.sleep_ms: the handler takes this long */
   int status;
   const char **names;
   const char **values;
@@ -25,13 +30,91 @@ typedef struct fx_reply {
   size_t body_len;
 } fx_reply_t;
 
-static int fx_handler(spk_req_t *req, spk_res_t *res, void *user_data) {
-  (void)req;
-  const fx_reply_t *r = user_data;
+static void fill(spk_res_t *res, const fx_reply_t *r) {
   spk_res_status(res, r->status);
   for (size_t i = 0; i < r->nheaders; i++) spk_res_header(res, r->names[i], r->values[i]);
   if (r->body_len) spk_res_body_ref(res, r->body, r->body_len, NULL, NULL);
+}
+
+/* middleware.request_timeout.sleep_ms: the handler takes that long, off the loop (an awaited
+ * sleep), then answers. */
+typedef struct fx_sleeper {
+  spk_res_t *res;
+  const fx_reply_t *reply;
+} fx_sleeper_t;
+
+static void *sleep_then_answer(void *arg) {
+  fx_sleeper_t *s = arg;
+  struct timespec ts = {s->reply->sleep_ms / 1000, (long)(s->reply->sleep_ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+  fill(s->res, s->reply);
+  spk_res_end(s->res);
+  free(s);
+  return NULL;
+}
+
+static int fx_handler(spk_req_t *req, spk_res_t *res, void *user_data) {
+  (void)req;
+  const fx_reply_t *r = user_data;
+  if (r->fail) return SPK_EIO;
+  if (r->sleep_ms > 0) {
+    fx_sleeper_t *s = malloc(sizeof(*s));
+    pthread_t th;
+    if (s) {
+      s->res = res;
+      s->reply = r;
+      if (pthread_create(&th, NULL, sleep_then_answer, s) == 0) {
+        pthread_detach(th);
+        return SPK_HANDLER_ASYNC;
+      }
+      free(s);
+    }
+    return SPK_EIO;
+  }
+  fill(res, r);
   return SPK_HANDLER_DONE;
+}
+
+/* Headers a configured middleware or hook produces: a canned reply never sets them, so only
+ * the core can make such a fixture pass. */
+static int middleware_owned(const fx_fixture_t *fx, const char *name) {
+  static const char *const owned[] = {"access-control-", "vary", "content-encoding",
+                                      "x-request-id", "ratelimit", "x-ratelimit", "retry-after",
+                                      "www-authenticate"};
+  const spk_json_value_t *mw = fx_get(fx->handler, "middleware");
+  if (fx_get(mw, "lifecycle_hooks") && strcasecmp(name, "content-type") != 0) return 1;
+  if (!mw && !fx_get(fx->handler, "cors")) return 0;
+  for (size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++)
+    if (strncasecmp(name, owned[i], strlen(owned[i])) == 0) return 1;
+  return 0;
+}
+
+/* Serialized expected body with its tokens made concrete, as a real handler's output would be:
+ * "<<uuid>>" → a fresh UUID, "<<present>>" → "present". */
+static char *concrete_body(spk__arena_t *a, const spk_json_value_t *body, size_t *len) {
+  char *text = fx_json_text(a, body, len);
+  if (!text) return NULL;
+  static const char uuid_tok[] = "\"<<uuid>>\"", present_tok[] = "\"<<present>>\"";
+  spk__buf_t b = {0};
+  const char *s = text;
+  for (;;) {
+    const char *u = strstr(s, uuid_tok), *q = strstr(s, present_tok);
+    const char *hit = u && (!q || u < q) ? u : q;
+    if (!hit) break;
+    spk__buf_append(&b, s, (size_t)(hit - s));
+    if (hit == u) {
+      spk__buf_append_str(&b, "\"3f2b8c1e-9d4a-4e6b-a1c2-5d7e9f0a1b2c\"");
+      s = hit + sizeof(uuid_tok) - 1;
+    } else {
+      spk__buf_append_str(&b, "\"present\"");
+      s = hit + sizeof(present_tok) - 1;
+    }
+  }
+  spk__buf_append_str(&b, s);
+  char *out = spk__arena_strndup(a, b.data ? b.data : "", b.len);
+  if (out) *len = b.len;
+  spk__buf_free(&b);
+  return out;
 }
 
 /* Header names the core owns (the handler may not set them). */
@@ -83,6 +166,10 @@ static fx_reply_t *make_reply(fx_fixture_t *fx) {
   spk__arena_t *a = &fx->arena;
   fx_reply_t *r = spk__arena_calloc(a, sizeof(*r));
   if (!r) return NULL;
+  r->fail = fx_get(fx->handler, "raises") != NULL;
+  const spk_json_value_t *sleep =
+      fx_get(fx_get(fx_get(fx->handler, "middleware"), "request_timeout"), "sleep_ms");
+  if (fx_is(sleep, SPK_JSON_INT) && sleep->u.integer > 0) r->sleep_ms = (long)sleep->u.integer;
   if (fx->expected_status >= 400) {
     r->status = 200;
     r->names = spk__arena_alloc(a, sizeof(char *));
@@ -108,7 +195,9 @@ static fx_reply_t *make_reply(fx_fixture_t *fx) {
     for (size_t i = 0; i < hdrs->u.object.len; i++) {
       const spk_json_member_t *m = &hdrs->u.object.members[i];
       if (m->value->type != SPK_JSON_STRING) continue;
-      if (is_token_value(m->value->u.string.ptr) || core_owned(m->key.ptr)) continue;
+      if (is_token_value(m->value->u.string.ptr) || core_owned(m->key.ptr) ||
+          middleware_owned(fx, m->key.ptr))
+        continue;
       if (strcasecmp(m->key.ptr, "content-type") == 0) has_ct = 1;
       r->names[r->nheaders] = m->key.ptr;
       r->values[r->nheaders++] = m->value->u.string.ptr;
@@ -133,7 +222,7 @@ static fx_reply_t *make_reply(fx_fixture_t *fx) {
       r->nheaders++;
     }
   } else if (body && body->type != SPK_JSON_NULL) {
-    r->body = fx_json_text(a, body, &r->body_len);
+    r->body = concrete_body(a, body, &r->body_len);
     if (!r->body) return NULL;
     if (!has_ct) {
       memmove(r->names + 1, r->names, r->nheaders * sizeof(char *));
@@ -245,6 +334,11 @@ spk_app_t *fx_app_build(fx_fixture_t *fx, char *err, size_t errlen) {
       spk_app_free(app);
       return NULL;
     }
+  }
+  if (fx_hooks_register(fx, app, err, errlen) || fx_deps_register(fx, app, &opts, err, errlen)) {
+    if (!err[0]) snprintf(err, errlen, "out of memory building the app");
+    spk_app_free(app);
+    return NULL;
   }
   int rc = spk_app_route_ex(app, method, route, fx_handler, reply, &opts);
   if (rc != SPK_OK) {

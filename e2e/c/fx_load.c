@@ -31,17 +31,12 @@ static const struct fx_pending_feature {
 } fx_pending[] = {
     {'m', "compression", "compression"},
     {'m', "rate_limit", "rate limiting"},
-    {'m', "request_timeout", "request timeout"},
     {'m', "request_id", "request id"},
     {'m', "cors", "cors"},
     {'m', "jwt_auth", "jwt auth"},
     {'m', "api_key_auth", "api-key auth"},
     {'m', "static_files", "static files"},
-    {'m', "lifecycle_hooks", "lifecycle hooks"},
     {'h', "cors", "cors"},
-    {'h', "dependencies", "dependency injection"},
-    {'h', "handler_dependencies", "dependency injection"},
-    {'h', "route_overrides", "dependency injection"},
     {'h', "health_check", "health check"},
     {'t', "background", "background tasks"},
     {'t', "streaming", "streaming responses"},
@@ -50,7 +45,6 @@ static const struct fx_pending_feature {
     {'c', "sse", "server-sent events"},
     {'c', "websockets", "websockets"},
     {'c', "request_id", "request id"}, /* request_id/02 expects propagation without middleware */
-    {'c', "di", "dependency injection"},
 };
 
 const spk_json_value_t *fx_get(const spk_json_value_t *obj, const char *key) {

@@ -18,12 +18,25 @@ static const char *drop(fx_fixture_t *fx, const spk_json_value_t *v, char *err, 
   return "";
 }
 
+/* request_timeout: the core's part; sleep_ms is the handler's (fx_app.c). */
+static const char *request_timeout(fx_fixture_t *fx, const spk_json_value_t *v, char *err,
+                                   size_t errlen) {
+  (void)err, (void)errlen;
+  const spk_json_value_t *sec = fx_get(v, "seconds");
+  if (!sec) return fx_json_text(&fx->arena, v, NULL);
+  char *text = fx_json_text(&fx->arena, sec, NULL);
+  char *out = text ? spk__arena_alloc(&fx->arena, strlen(text) + 16) : NULL;
+  if (out) sprintf(out, "{\"seconds\":%s}", text);
+  return out;
+}
+
 static const struct {
   const char *key;
   fx_section_fn fn; /* NULL: passed through as is */
 } sections[] = {
     {"lifecycle_hooks", drop}, /* fx_hooks.c */
     {"body_limit", drop},      /* a route section: fx_app.c */
+    {"request_timeout", request_timeout},
 };
 
 const char *fx_mw_config(fx_fixture_t *fx, const spk_json_value_t *mw, char *err,

@@ -253,6 +253,7 @@ static spk__conn_action_t dispatch(spk__conn_t *c) {
   c->state = ST_HANDLER;
   set_timer(c, TIMER_NONE);
   if (!spk__pipeline_dispatch(c->cur)) { /* suspended: wait for the resume */
+    if (c->io->hold) c->io->hold(c->wake_data, 1);
     if (c->cur->timeout_ms) set_timer(c, TIMER_HANDLER);
     return SPK__CONN_PAUSE;
   }
@@ -434,7 +435,10 @@ spk__conn_action_t spk__conn_write_done(spk__conn_t *c, void *token) {
 
 spk__conn_action_t spk__conn_resume(spk__conn_t *c, spk__exchange_t *ex) {
   if (ex != c->cur || c->state != ST_HANDLER) return SPK__CONN_CLOSE; /* contract violation */
-  if (!spk__pipeline_resume(ex)) return SPK__CONN_PAUSE; /* suspended again */
+  if (!spk__pipeline_resume(ex)) { /* suspended again */
+    if (c->io->hold) c->io->hold(c->wake_data, 1);
+    return SPK__CONN_PAUSE;
+  }
   if (c->timer == TIMER_HANDLER) set_timer(c, TIMER_NONE);
   send_response(c);
   return process(c);

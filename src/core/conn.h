@@ -38,6 +38,12 @@ typedef struct spk__conn_io {
   /* Timers. The core asks for one timer per connection: arm (ms > 0) or disarm (ms == 0).
    * On expiry the driver calls spk__conn_timeout. */
   void (*set_timer)(void *io_data, uint32_t ms);
+  /* On the owner thread, may be NULL: an exchange was handed out (+1: a step suspended; its
+   * wake will follow exactly once, and the driver counts -1 when it processes that wake). A
+   * driver keeps its loop alive while exchanges are out, even after their connections closed
+   * (a request timeout answers 408 without waiting for the handler), so that the late end
+   * always finds a live loop. */
+  void (*hold)(void *wake_data, int delta);
 } spk__conn_io_t;
 
 /* What the driver must do next, returned by most calls. */

@@ -72,6 +72,7 @@ struct spk_dep {
   atomic_int completed;
   void *value;
   int singleton;
+  char reason[160]; /* spk_dep_fail's reason */
 };
 
 typedef struct di_entry {
@@ -85,6 +86,7 @@ struct spk__di_req {
   size_t n, cap;
   atomic_int outstanding;
   atomic_int failed;
+  _Atomic(struct spk_dep *) failed_dep; /* the first failure, for the 503 body */
 };
 
 /* ---- registration ---- */
@@ -454,10 +456,13 @@ SPK_EXTERN int spk_dep_resolve(spk_dep_t *dep, void *value) {
 }
 
 SPK_EXTERN int spk_dep_fail(spk_dep_t *dep, const char *reason) {
-  (void)reason;
   if (!dep) return SPK_EINVAL;
   int expected = 0;
   if (!atomic_compare_exchange_strong(&dep->completed, &expected, 1)) return SPK_ESTATE;
+  snprintf(dep->reason, sizeof(dep->reason), "%s",
+           reason && reason[0] ? reason : "Dependency factory failed");
+  struct spk_dep *none = NULL;
+  atomic_compare_exchange_strong(&dep->ex->di->failed_dep, &none, dep);
   provider_t *p = dep->p;
   if (dep->singleton) {
     pthread_mutex_lock(&p->mu);
@@ -508,11 +513,22 @@ static void respond_error(spk__exchange_t *ex, int status, const char *body) {
   if (body) {
     spk_res_send(res, status, "application/json", body, strlen(body));
   } else {
-    static const char unavailable[] =
-        "{\"type\":\"https://spikard.dev/errors/dependency-error\",\"title\":\"Service "
-        "Unavailable\",\"status\":503,\"detail\":\"Dependency resolution failed\",\"errors\":"
-        "[{\"type\":\"resolution_failed\",\"msg\":\"A dependency factory failed\"}]}";
-    spk_res_send(res, status, "application/json", unavailable, sizeof(unavailable) - 1);
+    /* A factory failed: 503 naming it, with its reason. */
+    const struct spk_dep *d = ex->di ? atomic_load(&ex->di->failed_dep) : NULL;
+    spk__buf_t b = {0};
+    spk__buf_append_str(&b, "{\"type\":\"https://spikard.dev/errors/dependency-error\","
+                            "\"title\":\"Service Unavailable\",\"status\":503,\"detail\":"
+                            "\"Dependency resolution failed\",\"errors\":[{\"type\":"
+                            "\"resolution_failed\",\"msg\":");
+    json_str(&b, d ? d->reason : "Dependency resolution failed");
+    if (d) {
+      spk__buf_append_str(&b, ",\"dependency_key\":");
+      json_str(&b, d->p->name);
+    }
+    spk__buf_append_str(&b, "}]}");
+    if (b.data) spk_res_send(res, status, "application/json", b.data, b.len);
+    else spk__exchange_error(ex, 503, "Dependency resolution failed");
+    spk__buf_free(&b);
   }
   ex->origin = SPK__ORIGIN_ERROR;
 }
@@ -595,8 +611,13 @@ static int launch(spk__exchange_t *ex, provider_t *p, const struct spk__di_plan 
   d->singleton = singleton;
   atomic_fetch_add(&r->outstanding, 1);
   int rc = p->factory(&ex->req, d, p->user_data);
-  if (rc < 0 || (rc == SPK_DEP_DONE && !atomic_load(&d->completed)))
-    spk_dep_fail(d, "factory failed"); /* no-op (ESTATE) if it had already completed */
+  if (rc < 0) {
+    char why[128];
+    snprintf(why, sizeof(why), "Dependency '%s' failed: %s", p->name, spk_strerror(rc));
+    spk_dep_fail(d, why); /* no-op (ESTATE) if it had already completed */
+  } else if (rc == SPK_DEP_DONE && !atomic_load(&d->completed)) {
+    spk_dep_fail(d, "Dependency factory returned without a value");
+  }
   return SPK_OK;
 }
 
@@ -620,6 +641,7 @@ int spk__di_resolve(spk__exchange_t *ex, const struct spk__di_plan *plan) {
     if (!ex->di) goto oom;
     atomic_init(&ex->di->outstanding, 0);
     atomic_init(&ex->di->failed, 0);
+    atomic_init(&ex->di->failed_dep, NULL);
   }
   struct spk__di_req *r = ex->di;
   size_t i = 0;

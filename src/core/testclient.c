@@ -23,6 +23,7 @@ struct spk_test_client {
   pthread_mutex_t mu;
   pthread_cond_t cv;
   spk__exchange_t *woken; /* one exchange at a time: a connection has one request in flight */
+  size_t orphans;         /* timed-out exchanges still in their handlers' hands (under mu) */
 };
 
 typedef struct call {
@@ -43,12 +44,15 @@ static void tc_wake(void *wake_data, spk__exchange_t *ex) {
   spk_test_client_t *client = wake_data;
   pthread_mutex_lock(&client->mu);
   int orphan = atomic_load(&ex->orphaned); /* set under mu by a request timeout */
-  if (!orphan) {
+  if (orphan) {
+    /* Answered 408 already: nobody waits for it. Free it before letting the client go. */
+    spk__exchange_release_orphan(ex);
+    client->orphans--;
+  } else {
     client->woken = ex;
-    pthread_cond_signal(&client->cv);
   }
+  pthread_cond_broadcast(&client->cv);
   pthread_mutex_unlock(&client->mu);
-  if (orphan) spk__exchange_release_orphan(ex); /* answered 408 already: nobody waits for it */
 }
 
 /* Header, body and keep-alive timers mean nothing in memory (a request is complete when it is
@@ -58,7 +62,7 @@ static void tc_set_timer(void *io_data, uint32_t ms) {
   call->timer_ms = ms;
 }
 
-static const spk__conn_io_t tc_io = {tc_write, tc_wake, tc_set_timer};
+static const spk__conn_io_t tc_io = {tc_write, tc_wake, tc_set_timer, NULL};
 
 SPK_EXTERN spk_test_client_t *spk_test_client_new(spk_app_t *app) {
   if (!app || spk_app_freeze(app) != SPK_OK) return NULL;
@@ -72,6 +76,11 @@ SPK_EXTERN spk_test_client_t *spk_test_client_new(spk_app_t *app) {
 
 SPK_EXTERN void spk_test_client_free(spk_test_client_t *client) {
   if (!client) return;
+  /* A handler that outlived its request timeout still owes its spk_res_end, which lands in
+   * tc_wake: wait for it, as a server waits for its held exchanges. */
+  pthread_mutex_lock(&client->mu);
+  while (client->orphans) pthread_cond_wait(&client->cv, &client->mu);
+  pthread_mutex_unlock(&client->mu);
   pthread_mutex_destroy(&client->mu);
   pthread_cond_destroy(&client->cv);
   spk__free(client);
@@ -173,8 +182,10 @@ static int run(spk_test_client_t *client, const char *bytes, size_t len, spk_tes
     spk__exchange_t *ex = client->woken;
     client->woken = NULL;
     spk__exchange_t *cur = spk__conn_current(conn);
-    if (!ex && timed_out && call.timer_ms && cur)
+    if (!ex && timed_out && call.timer_ms && cur) {
       atomic_store(&cur->orphaned, 1); /* under mu: its late end frees it (tc_wake) */
+      client->orphans++;
+    }
     pthread_mutex_unlock(&client->mu);
     if (!ex && timed_out) {
       if (!call.timer_ms) {

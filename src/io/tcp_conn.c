@@ -35,7 +35,8 @@ static void io_write(void *io_data, const spk__iov_t *iov, size_t iov_count, voi
 static void io_set_timer(void *io_data, uint32_t ms);
 static void on_close(uv_handle_t *h);
 
-static const spk__conn_io_t spk__tcp_io = {io_write, spk__worker_wake, io_set_timer};
+static const spk__conn_io_t spk__tcp_io = {io_write, spk__worker_wake, io_set_timer,
+                                           spk__worker_hold};
 
 /* ---- helpers ---- */
 

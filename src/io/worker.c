@@ -68,7 +68,17 @@ void spk__worker_conn_added(spk__worker_t *w, spk__tcp_conn_t *tc) {
   w->conns = tc;
   /* While connections exist, the loop must keep running even if every one of them is paused
    * waiting for a handler on another thread: the async handle holds it. */
-  if (w->conn_count++ == 0) uv_ref((uv_handle_t *)&w->async);
+  if (w->conn_count++ == 0 && w->held == 0) uv_ref((uv_handle_t *)&w->async);
+}
+
+/* Exchanges out in handlers keep the loop alive like connections do: their wake must find it. */
+void spk__worker_hold(void *wake_data, int delta) {
+  spk__worker_t *w = wake_data;
+  size_t before = w->held;
+  w->held = delta > 0 ? w->held + 1 : (w->held ? w->held - 1 : 0);
+  if (w->conn_count) return;
+  if (before == 0 && w->held == 1) uv_ref((uv_handle_t *)&w->async);
+  if (before == 1 && w->held == 0) uv_unref((uv_handle_t *)&w->async);
 }
 
 void spk__worker_conn_removed(spk__worker_t *w, spk__tcp_conn_t *tc) {
@@ -79,7 +89,7 @@ void spk__worker_conn_removed(spk__worker_t *w, spk__tcp_conn_t *tc) {
   if (tc->next) tc->next->prev = tc->prev;
   tc->prev = tc->next = NULL;
   if (--w->conn_count == 0) {
-    uv_unref((uv_handle_t *)&w->async);
+    if (w->held == 0) uv_unref((uv_handle_t *)&w->async);
     if (w->stopping) uv_timer_stop(&w->shutdown_timer);
   }
 }
@@ -210,6 +220,7 @@ static void drain_wakes(spk__worker_t *w) {
         spk__tcp_conn_resume(spk__conn_io_data(conn), ex);
       else
         spk__exchange_release_orphan(ex);
+      spk__worker_hold(w, -1); /* after the resume: a re-suspension holds again first */
     }
   }
 }

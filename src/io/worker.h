@@ -66,6 +66,7 @@ struct spk__worker {
 
   spk__tcp_conn_t *conns; /* intrusive doubly-linked list of live connections */
   size_t conn_count;
+  size_t held; /* suspended exchanges whose wake has not been processed yet */
 
   /* Cached wall-clock second for the Date header, refreshed at second boundaries. */
   int64_t now_sec;
@@ -113,6 +114,8 @@ void spk__worker_main(void *arg);
 void spk__worker_destroy(spk__worker_t *w);
 /* io->wake: any thread. */
 void spk__worker_wake(void *wake_data, spk__exchange_t *ex);
+/* Owner thread: exchanges handed out (spk__conn_io_t.hold). */
+void spk__worker_hold(void *wake_data, int delta);
 /* The worker's current wall-clock second (loop thread). */
 int64_t spk__worker_now(spk__worker_t *w);
 /* Connection bookkeeping (loop thread). */
