@@ -17,7 +17,8 @@
 typedef struct fx_hook {
   const char *name;   /* the fixture's hook name */
   const spk_json_value_t *config;
-  const fx_fixture_t *fx;
+  fx_fixture_t *fx;
+  const char **deps;  /* the hook's declared dependencies (NULL-terminated), may be NULL */
 } fx_hook_t;
 
 static void uuid4(char out[37]) {
@@ -147,10 +148,29 @@ static int h_format_error_as_json(spk_req_t *req, spk_res_t *res, void *ud) {
   return SPK_HOOK_CONTINUE;
 }
 
+/* Every dependency of the hook is a JSON object of header → value: copy them. */
+static int h_headers_from_deps(spk_req_t *req, spk_res_t *res, void *ud) {
+  fx_hook_t *h = ud;
+  for (size_t i = 0; h->deps && h->deps[i]; i++) {
+    void *v;
+    spk_json_value_t *obj;
+    if (spk_req_dep(req, h->deps[i], &v) != 0) return SPK_ENOENT;
+    if (spk_json_parse(&h->fx->arena, v, strlen(v), NULL, &obj, NULL) != 0 ||
+        obj->type != SPK_JSON_OBJECT)
+      return SPK_EINVAL;
+    for (size_t k = 0; k < obj->u.object.len; k++)
+      if (obj->u.object.members[k].value->type == SPK_JSON_STRING)
+        spk_res_set_header(res, obj->u.object.members[k].key.ptr,
+                           obj->u.object.members[k].value->u.string.ptr);
+  }
+  return SPK_HOOK_CONTINUE;
+}
+
 static const struct {
   const char *handler;
   spk_hook_fn fn;
 } library[] = {
+    {"set_headers_from_dependencies", h_headers_from_deps},
     {"log_request", h_continue},
     {"record_start_time", h_continue},
     {"check_user_permissions", h_continue},
@@ -197,7 +217,16 @@ int fx_hooks_register(fx_fixture_t *fx, spk_app_t *app, char *err, size_t errlen
       h->name = fx_get_str(e, "name") ? fx_get_str(e, "name") : handler;
       h->config = fx_get(e, "config");
       h->fx = fx;
-      int rc = spk_app_add_hook(app, (spk_hook_phase_t)p, fn, h);
+      const spk_json_value_t *deps = fx_get(e, "dependencies");
+      if (fx_is(deps, SPK_JSON_ARRAY) && deps->u.array.len) {
+        h->deps = spk__arena_calloc(&fx->arena, (deps->u.array.len + 1) * sizeof(char *));
+        if (!h->deps) return -1;
+        for (size_t k = 0; k < deps->u.array.len; k++)
+          h->deps[k] = deps->u.array.items[k]->type == SPK_JSON_STRING
+                           ? deps->u.array.items[k]->u.string.ptr
+                           : "?";
+      }
+      int rc = spk_app_add_hook_ex(app, (spk_hook_phase_t)p, fn, h, h->deps);
       if (rc) {
         snprintf(err, errlen, "spk_app_add_hook: %s", spk_err_name(rc));
         return -1;
