@@ -34,8 +34,6 @@ static const struct fx_pending_feature {
     {'m', "request_timeout", "request timeout"},
     {'m', "request_id", "request id"},
     {'m', "cors", "cors"},
-    {'m', "jwt_auth", "jwt auth"},
-    {'m', "api_key_auth", "api-key auth"},
     {'m', "static_files", "static files"},
     {'m', "lifecycle_hooks", "lifecycle hooks"},
     {'h', "cors", "cors"},
