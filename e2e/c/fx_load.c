@@ -33,8 +33,6 @@ static const struct fx_pending_feature {
     {'m', "rate_limit", "rate limiting"},
     {'m', "request_id", "request id"},
     {'m', "cors", "cors"},
-    {'m', "jwt_auth", "jwt auth"},
-    {'m', "api_key_auth", "api-key auth"},
     {'m', "static_files", "static files"},
     {'h', "cors", "cors"},
     {'h', "health_check", "health check"},

@@ -22,6 +22,15 @@
  * accumulate: a later call replaces only the sections it names. Only before freeze
  * (SPK_EFROZEN after). The sections and their defaults are documented in docs/middleware.md.
  *
+ * Auth ("jwt_auth", "api_key_auth"; docs/middleware.md#auth): app-wide; with both, a request
+ * must pass both (API key first). jwt_auth keys: enabled, algorithm ("HS256" default; HS256/384/
+ * 512, RS256/384/512, ES256/384, PS256/384/512), secret (HS*), public_key (PEM text) or
+ * public_key_file (RS/PS/ES), audience (string or array; any-of), issuer, leeway (seconds, 0).
+ * api_key_auth keys: enabled, keys (required), header_name (alias header; "X-API-Key"); the key
+ * comes from that header, else from the query parameter api_key, apiKey or key. Refusals are
+ * 401 problem details (type https://spikard.dev/errors/unauthorized) with the reference's
+ * titles and details.
+ *
  * Per-route overrides use the same shapes in spk_route_options_t.middleware (cors,
  * compression, request_timeout, body_limit). */
 #ifndef SPIKARD_MIDDLEWARE_H
@@ -39,8 +48,9 @@ SPK_EXTERN int spk_app_configure(spk_app_t *app, const char *json);
  * are off. Same lifetime as the request. */
 SPK_EXTERN spk_str_t spk_req_id(const spk_req_t *req);
 
-/* The verified JWT claims of this request as compact JSON text (empty when JWT auth is off).
- * Same lifetime as the request. */
+/* The verified JWT claims of this request as compact JSON text (empty when JWT auth is off),
+ * e.g. {"sub":"user-1","exp":4102444800,"role":"admin"}: parse it with any JSON parser to read
+ * custom claims. Same lifetime as the request. */
 SPK_EXTERN spk_str_t spk_req_jwt_claims(const spk_req_t *req);
 
 #ifdef __cplusplus
