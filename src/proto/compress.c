@@ -10,6 +10,7 @@
 #include <zlib.h>
 #define ZSTD_STATIC_LINKING_ONLY /* ZSTD_createCCtx_advanced: our allocator */
 #include <zstd.h>
+#include <zstd_errors.h>
 
 #include "util/alloc.h"
 
@@ -165,7 +166,8 @@ static int run_zstd(spk_encoder_t *e, const unsigned char *in, size_t len, int o
     ZSTD_outBuffer ob = {out->data + out->len, avail, 0};
     size_t r = ZSTD_compressStream2(e->u.zs, &ob, &ib, mode);
     out->len += ob.pos, produced += ob.pos, e->produced += ob.pos;
-    if (ZSTD_isError(r)) return SPK_EPROTO;
+    if (ZSTD_isError(r))
+      return ZSTD_getErrorCode(r) == ZSTD_error_memory_allocation ? SPK_ENOMEM : SPK_EPROTO;
     if (mode == ZSTD_e_continue) {
       if (ib.pos == ib.size) return SPK_OK;
     } else if (r == 0) {
@@ -226,7 +228,7 @@ int spk_encoder_new(spk_encoder_t **out, spk_coding_t c, int level, uint64_t siz
     if (ZSTD_isError(r)) {
       ZSTD_freeCCtx(e->u.zs);
       spk__free(e);
-      return SPK_EPROTO;
+      return ZSTD_getErrorCode(r) == ZSTD_error_memory_allocation ? SPK_ENOMEM : SPK_EPROTO;
     }
     break;
   }
