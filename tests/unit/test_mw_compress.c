@@ -187,8 +187,8 @@ static void test_config(void) {
       "{\"compression\": false}",
       "{\"compression\": {\"enabled\": false, \"quality\": 3}}",
       "{\"compression\": {\"gzip\": true, \"brotli\": false, \"min_size\": 0, \"quality\": 4}}",
-      "{\"compression\": {\"gzip\": {\"quality\": 9}, \"brotli\": {\"quality\": 11}, "
-      "\"zstd\": {\"quality\": 19}, \"deflate\": {\"quality\": 0}}}",
+      ("{\"compression\": {\"gzip\": {\"quality\": 9}, \"brotli\": {\"quality\": 11}, "
+       "\"zstd\": {\"quality\": 19}, \"deflate\": {\"quality\": 0}}}"),
       "{\"compression\": {\"gzip\": false, \"brotli\": false, \"zstd\": false}}", /* = off */
       "{\"compression\": {\"quality\": 11, \"min_size\": 9007199254740991}}",
       "{\"compression\": {\"quality\": 6.0}}",
@@ -512,8 +512,8 @@ static void test_per_route(void) {
   spk_test_response_t res;
   static const char *const off[] = {"{\"compression\": false}",
                                     "{\"compression\": {\"enabled\": false}}",
-                                    "{\"compression\": {\"gzip\": false, \"brotli\": false, "
-                                    "\"zstd\": false}}"};
+                                    ("{\"compression\": {\"gzip\": false, \"brotli\": false, "
+                                     "\"zstd\": false}}")};
   for (size_t i = 0; i < 3; i++) {
     CHECK_INT(run(CFG_ALL, off[i], &r, NULL, "gzip, br", NULL, &res), 0);
     check_identity(&res, &r, 0);
