@@ -7,7 +7,13 @@
  * "The server must earn every error": for an expected status >= 400 the handler answers a
  * placeholder 200 {"placeholder":true}, so only the framework (validation, limits, routing) can
  * produce the expected error. For other statuses (2xx, and 3xx which only a handler can decide)
- * the handler answers the fixture's expected status, headers, cookies and body. */
+ * the handler answers the fixture's expected status, headers, cookies and body.
+ *
+ * Headers a middleware produces are not echoed, or the handler would hand the middleware a
+ * response it must leave alone: with compression configured, Content-Encoding and Vary (the
+ * server must earn them). `handler.response_headers` are headers the handler sets itself, as
+ * given (an ETag to weaken, a Vary to merge into, a body already encoded); an expected header
+ * of the same name is then not echoed. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,6 +168,23 @@ static char *set_cookie_value(spk__arena_t *a, const char *name, const spk_json_
   return out;
 }
 
+static int has_compression(const fx_fixture_t *fx) {
+  return fx_get(fx_get(fx->handler, "middleware"), "compression") ||
+         fx_get(fx->handler, "compression");
+}
+
+/* Is `name` produced by a configured middleware, or set by handler.response_headers? */
+static int not_echoed(const fx_fixture_t *fx, const char *name) {
+  if (has_compression(fx) &&
+      (strcasecmp(name, "content-encoding") == 0 || strcasecmp(name, "vary") == 0))
+    return 1;
+  const spk_json_value_t *own = fx_get(fx->handler, "response_headers");
+  if (fx_is(own, SPK_JSON_OBJECT))
+    for (size_t i = 0; i < own->u.object.len; i++)
+      if (strcasecmp(own->u.object.members[i].key.ptr, name) == 0) return 1;
+  return 0;
+}
+
 static fx_reply_t *make_reply(fx_fixture_t *fx) {
   spk__arena_t *a = &fx->arena;
   fx_reply_t *r = spk__arena_calloc(a, sizeof(*r));
@@ -185,8 +208,10 @@ static fx_reply_t *make_reply(fx_fixture_t *fx) {
   r->status = fx->expected_status;
   const spk_json_value_t *hdrs = fx_get(fx->expected, "headers");
   const spk_json_value_t *cookies = fx_get(fx->expected, "cookies");
+  const spk_json_value_t *own = fx_get(fx->handler, "response_headers");
   size_t cap = (fx_is(hdrs, SPK_JSON_OBJECT) ? hdrs->u.object.len : 0) +
-               (fx_is(cookies, SPK_JSON_OBJECT) ? cookies->u.object.len : 0) + 1;
+               (fx_is(cookies, SPK_JSON_OBJECT) ? cookies->u.object.len : 0) +
+               (fx_is(own, SPK_JSON_OBJECT) ? own->u.object.len : 0) + 1;
   r->names = spk__arena_alloc(a, cap * sizeof(char *));
   r->values = spk__arena_alloc(a, cap * sizeof(char *));
   if (!r->names || !r->values) return NULL;
@@ -196,8 +221,16 @@ static fx_reply_t *make_reply(fx_fixture_t *fx) {
       const spk_json_member_t *m = &hdrs->u.object.members[i];
       if (m->value->type != SPK_JSON_STRING) continue;
       if (is_token_value(m->value->u.string.ptr) || core_owned(m->key.ptr) ||
-          middleware_owned(fx, m->key.ptr))
+          middleware_owned(fx, m->key.ptr) || not_echoed(fx, m->key.ptr))
         continue;
+      if (strcasecmp(m->key.ptr, "content-type") == 0) has_ct = 1;
+      r->names[r->nheaders] = m->key.ptr;
+      r->values[r->nheaders++] = m->value->u.string.ptr;
+    }
+  if (fx_is(own, SPK_JSON_OBJECT))
+    for (size_t i = 0; i < own->u.object.len; i++) {
+      const spk_json_member_t *m = &own->u.object.members[i];
+      if (m->value->type != SPK_JSON_STRING) continue;
       if (strcasecmp(m->key.ptr, "content-type") == 0) has_ct = 1;
       r->names[r->nheaders] = m->key.ptr;
       r->values[r->nheaders++] = m->value->u.string.ptr;
@@ -277,20 +310,27 @@ spk_app_t *fx_app_build(fx_fixture_t *fx, char *err, size_t errlen) {
   const spk_json_value_t *mw = fx_get(fx->handler, "middleware");
   opts.max_body_bytes = size_member(fx->handler, "max_body_size");
 
-  /* Route-level sections: handler.cors and the body limit (the reference's per-route
-   * body_limit, answered with problem details "for this route"). */
+  /* Route-level sections: handler.cors, the body limit (the reference's per-route
+   * body_limit, answered with problem details "for this route") and handler.compression (the
+   * reference's per-route compression: a section, or false). */
   const spk_json_value_t *route_cors = fx_get(fx->handler, "cors");
   const spk_json_value_t *body_limit = fx_get(mw, "body_limit");
-  if (route_cors || body_limit) {
+  const spk_json_value_t *route_comp = fx_get(fx->handler, "compression");
+  if (route_cors || body_limit || route_comp) {
     spk__buf_t b = {0};
     spk__buf_append_char(&b, '{');
-    if (route_cors) {
-      spk__buf_append_str(&b, "\"cors\":");
-      spk__buf_append_str(&b, fx_json_text(a, route_cors, NULL));
-    }
-    if (body_limit) {
-      spk__buf_append_str(&b, route_cors ? ",\"body_limit\":" : "\"body_limit\":");
-      spk__buf_append_str(&b, fx_json_text(a, body_limit, NULL));
+    const struct {
+      const char *key;
+      const spk_json_value_t *v;
+    } parts[] = {{"cors", route_cors}, {"body_limit", body_limit}, {"compression", route_comp}};
+    size_t kept = 0;
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+      if (!parts[i].v) continue;
+      if (kept++) spk__buf_append_char(&b, ',');
+      spk__buf_append_char(&b, '"');
+      spk__buf_append_str(&b, parts[i].key);
+      spk__buf_append_str(&b, "\":");
+      spk__buf_append_str(&b, fx_json_text(a, parts[i].v, NULL));
     }
     spk__buf_append_char(&b, '}');
     opts.middleware = spk__arena_strndup(a, b.data, b.len);

@@ -3,7 +3,11 @@
  * In-process: spk_test_client_send_raw (the server's own pipeline, no sockets). Socket: a tiny
  * HTTP/1.1 client over loopback with every step (connect, write, read) bounded by one deadline.
  * Both hand their raw response bytes to the same parser (Content-Length, chunked, or read to
- * EOF; no body for HEAD, 1xx, 204, 304; interim 1xx responses skipped). */
+ * EOF; no body for HEAD, 1xx, 204, 304; interim 1xx responses skipped), then undo the content
+ * coding (gzip/x-gzip, deflate, br, zstd — with the libraries themselves, not the server's
+ * encoder) so `expected_response.body` always describes the identity representation, as the
+ * fixtures write it. A body that does not decode fails the fixture; a coding the runner does
+ * not know (aes128gcm…) leaves the bytes as they are. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -17,6 +21,9 @@
 #include <unistd.h>
 
 #include <arpa/inet.h>
+#include <brotli/decode.h>
+#include <zlib.h>
+#include <zstd.h>
 
 #include "fx.h"
 
@@ -179,6 +186,92 @@ static int parse_response(const char *raw, size_t len, int is_head, int eof, fx_
   }
 }
 
+/* ---- content codings ---- */
+
+#define FX_MAX_DECODED (64u << 20) /* a decompression bomb fails the fixture, not the runner */
+
+static int inflate_all(const char *in, size_t len, int gzip, spk__buf_t *out) {
+  z_stream z;
+  memset(&z, 0, sizeof(z));
+  if (inflateInit2(&z, gzip ? 15 + 16 : 15) != Z_OK) return -1;
+  z.next_in = (Bytef *)(uintptr_t)in;
+  z.avail_in = (uInt)len;
+  int rc;
+  do {
+    if (out->len > FX_MAX_DECODED || spk__buf_reserve(out, 16384)) break;
+    z.next_out = (Bytef *)out->data + out->len;
+    z.avail_out = (uInt)(out->cap - out->len);
+    rc = inflate(&z, Z_NO_FLUSH);
+    out->len = out->cap - z.avail_out;
+  } while (rc == Z_OK);
+  inflateEnd(&z);
+  return rc == Z_STREAM_END && z.avail_in == 0 ? 0 : -1;
+}
+
+static int unbrotli(const char *in, size_t len, spk__buf_t *out) {
+  BrotliDecoderState *d = BrotliDecoderCreateInstance(NULL, NULL, NULL);
+  if (!d) return -1;
+  const uint8_t *ni = (const uint8_t *)in;
+  size_t ai = len;
+  BrotliDecoderResult r = BROTLI_DECODER_RESULT_ERROR;
+  do {
+    if (out->len > FX_MAX_DECODED || spk__buf_reserve(out, 16384)) break;
+    uint8_t *no = (uint8_t *)out->data + out->len;
+    size_t ao = out->cap - out->len;
+    r = BrotliDecoderDecompressStream(d, &ai, &ni, &ao, &no, NULL);
+    out->len = out->cap - ao;
+  } while (r == BROTLI_DECODER_RESULT_NEEDS_MORE_OUTPUT);
+  BrotliDecoderDestroyInstance(d);
+  return r == BROTLI_DECODER_RESULT_SUCCESS && ai == 0 ? 0 : -1;
+}
+
+static int unzstd(const char *in, size_t len, spk__buf_t *out) {
+  ZSTD_DCtx *d = ZSTD_createDCtx();
+  if (!d) return -1;
+  ZSTD_inBuffer ib = {in, len, 0};
+  size_t r = 1;
+  while (r != 0) {
+    if (out->len > FX_MAX_DECODED || spk__buf_reserve(out, 16384)) break;
+    ZSTD_outBuffer ob = {out->data + out->len, out->cap - out->len, 0};
+    r = ZSTD_decompressStream(d, &ob, &ib);
+    out->len += ob.pos;
+    if (ZSTD_isError(r) || (ib.pos == ib.size && ob.pos < ob.size && r != 0)) break;
+  }
+  ZSTD_freeDCtx(d);
+  return r == 0 && ib.pos == ib.size ? 0 : -1; /* one whole frame, nothing after it */
+}
+
+/* Replace out->body by its decoded form when Content-Encoding names a coding we know. */
+static int decode_content(fx_response_t *out, char *err, size_t errlen) {
+  const char *ce = fx_response_header(out, "content-encoding");
+  if (!ce || !out->body_len) return 0;
+  spk__buf_t dec = {0};
+  int rc;
+  if (!strcasecmp(ce, "gzip") || !strcasecmp(ce, "x-gzip"))
+    rc = inflate_all(out->body, out->body_len, 1, &dec);
+  else if (!strcasecmp(ce, "deflate"))
+    rc = inflate_all(out->body, out->body_len, 0, &dec);
+  else if (!strcasecmp(ce, "br"))
+    rc = unbrotli(out->body, out->body_len, &dec);
+  else if (!strcasecmp(ce, "zstd"))
+    rc = unzstd(out->body, out->body_len, &dec);
+  else
+    return 0; /* not ours to decode: compared as sent */
+  char *body = rc == 0 ? dupn(dec.data ? dec.data : "", dec.len) : NULL;
+  if (!body) {
+    snprintf(err, errlen, "Content-Encoding %s: the %zu-byte body does not decode", ce,
+             out->body_len);
+    spk__buf_free(&dec);
+    fx_response_free(out);
+    return -1;
+  }
+  free(out->body);
+  out->body = body;
+  out->body_len = dec.len;
+  spk__buf_free(&dec);
+  return 0;
+}
+
 int fx_send_inproc(spk_app_t *app, const fx_request_t *req, fx_response_t *out, char *err,
                    size_t errlen) {
   spk_test_client_t *tc = spk_test_client_new(app);
@@ -197,6 +290,8 @@ int fx_send_inproc(spk_app_t *app, const fx_request_t *req, fx_response_t *out, 
     int p = parse_response(tr.raw, tr.raw_len, req->is_head, 1, out);
     if (p != 1) {
       snprintf(err, errlen, "malformed response in-process (%zu bytes)", tr.raw_len);
+      ret = -1;
+    } else if (decode_content(out, err, errlen) != 0) {
       ret = -1;
     }
     spk_test_response_free(&tr);
@@ -317,5 +412,6 @@ int fx_send_socket(int port, const fx_request_t *req, int timeout_ms, fx_respons
 done:
   spk__buf_free(&in);
   close(fd);
+  if (ret == 0 && decode_content(out, err, errlen) != 0) ret = -1;
   return ret;
 }

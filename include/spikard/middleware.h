@@ -32,7 +32,20 @@
  * titles and details.
  *
  * Per-route overrides use the same shapes in spk_route_options_t.middleware (cors,
- * compression, request_timeout, body_limit). */
+ * compression, request_timeout, body_limit).
+ *
+ * "compression" (docs/middleware.md#compression): true | false | {
+ *   "enabled": true, "gzip": true, "brotli": true, "zstd": true, "deflate": false,
+ *   "min_size": 1024, "quality": 6 }
+ * A codec is true, false or {"quality": n} (its own level: gzip/deflate 0-9, brotli 0-11,
+ * zstd 1-19); "quality" (0-11) is every other codec's level, clamped to its range. The coding
+ * comes from Accept-Encoding (q-values, "*", identity;q=0; equal weights: br, zstd, gzip,
+ * deflate). Bodies under min_size, 1xx/204/206/304, responses with Content-Encoding or
+ * Content-Range, Cache-Control: no-transform, and non-compressible types (images but SVG,
+ * audio, video, archives, octet-stream, text/event-stream, gRPC) are left alone; every other
+ * response gets Vary: Accept-Encoding (merged), and is encoded only when that shrinks it
+ * (Content-Encoding set, a strong ETag weakened). HEAD is negotiated but not encoded. Per
+ * route: a section replaces the app's, false turns it off. */
 #ifndef SPIKARD_MIDDLEWARE_H
 #define SPIKARD_MIDDLEWARE_H
 

@@ -152,10 +152,10 @@ int spk__mw_route_configure(const char *json, spk__mw_route_t *out, char *err, s
     if (!strcmp(key, "cors")) {
       rc = spk__mw_cors_configure(v, &out->cors, msg, sizeof(msg));
     } else if (!strcmp(key, "compression")) {
-      if (v->type == SPK_JSON_BOOL && !v->u.boolean)
-        out->compress_off = 1;
-      else
-        rc = spk__mw_compress_configure(v, &out->compress, msg, sizeof(msg));
+      /* false, {"enabled": false} or every codec off: off for this route (a NULL config
+       * would mean "inherit the app's"). */
+      rc = spk__mw_compress_configure(v, &out->compress, msg, sizeof(msg));
+      if (rc == SPK_OK && !out->compress) out->compress_off = 1;
     } else if (!strcmp(key, "request_timeout")) {
       rc = spk__mw_timeout_configure(v, &out->timeout, msg, sizeof(msg));
     } else if (!strcmp(key, "body_limit")) {
