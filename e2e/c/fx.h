@@ -40,6 +40,8 @@ typedef struct fx_fixture {
   const spk_json_value_t *request;
   const spk_json_value_t *expected;
   int expected_status;
+  char *tmpdirs[8]; /* directories the runner created for this fixture (static_files) */
+  size_t ntmpdirs;
 } fx_fixture_t;
 
 typedef struct fx_list {
@@ -79,6 +81,10 @@ spk_app_t *fx_app_build(fx_fixture_t *fx, char *err, size_t errlen);
  * NULL + reason on failure. Arena-owned. */
 const char *fx_mw_config(fx_fixture_t *fx, const spk_json_value_t *mw, char *err,
                          size_t errlen);
+
+/* Remove what the translators created on disk for the app just freed (static_files
+ * directories). Safe to call when nothing was created. */
+void fx_mw_cleanup(fx_fixture_t *fx);
 
 /* ---- the request (fx_request.c) ---- */
 

@@ -36,7 +36,6 @@ static const struct fx_pending_feature {
     {'m', "cors", "cors"},
     {'m', "jwt_auth", "jwt auth"},
     {'m', "api_key_auth", "api-key auth"},
-    {'m', "static_files", "static files"},
     {'m', "lifecycle_hooks", "lifecycle hooks"},
     {'h', "cors", "cors"},
     {'h', "dependencies", "dependency injection"},
