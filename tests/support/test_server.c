@@ -180,6 +180,7 @@ int main(int argc, char **argv) {
   cfg.workers = 2;
   spk_limits_t limits;
   spk_limits_default(&limits);
+  const char *static_dir = NULL;
 
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -191,6 +192,10 @@ int main(int argc, char **argv) {
     long long v = 0;
     if (strcmp(a, "--host") == 0) {
       cfg.host = val;
+      continue;
+    }
+    if (strcmp(a, "--static") == 0) { /* mount DIR at /static (static_files middleware) */
+      static_dir = val;
       continue;
     }
     if (parse_num(a, val, &v) < 0) return 2;
@@ -223,6 +228,14 @@ int main(int argc, char **argv) {
   spk_app_t *app = spk_app_new();
   if (!app) return 1;
   int rc = spk_app_set_limits(app, &limits);
+  if (!rc && static_dir) {
+    char conf[1200];
+    snprintf(conf, sizeof(conf),
+             "{\"static_files\": [{\"directory\": \"%.1000s\", \"route_prefix\": \"/static\"}]}",
+             static_dir);
+    rc = spk_app_configure(app, conf);
+    if (rc) fprintf(stderr, "spk-test-server: %s\n", spk_app_last_error(app));
+  }
   if (!rc) rc = spk_app_route(app, "GET", "/hello", hello, NULL);
   if (!rc) rc = spk_app_route(app, "POST", "/echo", echo, NULL);
   if (!rc) rc = spk_app_route(app, "GET", "/slow", slow, NULL);
