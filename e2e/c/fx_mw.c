@@ -5,6 +5,7 @@
  * with runner directives (warm-up requests, handler sleeps, files to materialize) goes through
  * its translator, which returns the core's part of it. */
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,7 +67,8 @@ static int make_parents(const char *root, const char *rel) {
 
 /* One file item: {path, content} | {path, content_base64} | {path, symlink} (a symbolic link
  * to `symlink`, relative to the link or absolute — to test links inside and out of the root) |
- * {path, directory: true} (an empty directory). */
+ * {path, directory: true} (an empty directory); `mtime` (unix seconds) sets a file's
+ * modification time. */
 static int write_item(const char *root, const spk_json_value_t *f, char *err, size_t errlen) {
   const char *rel = fx_get_str(f, "path");
   if (!rel || !rel[0] || rel[0] == '/' || strstr(rel, "..")) {
@@ -107,6 +109,14 @@ static int write_item(const char *root, const spk_json_value_t *f, char *err, si
   if (!ok) {
     snprintf(err, errlen, "static_files: cannot write %s", rel);
     return -1;
+  }
+  const spk_json_value_t *mtime = fx_get(f, "mtime"); /* Last-Modified scenarios */
+  if (fx_is(mtime, SPK_JSON_INT)) {
+    struct timespec ts[2] = {{(time_t)mtime->u.integer, 0}, {(time_t)mtime->u.integer, 0}};
+    if (utimensat(AT_FDCWD, path, ts, 0) != 0) {
+      snprintf(err, errlen, "static_files: mtime of %s: %s", rel, strerror(errno));
+      return -1;
+    }
   }
   return 0;
 }
