@@ -114,10 +114,6 @@ static spk_app_t *app_with(const char *extra, int fallback) {
   return app;
 }
 
-typedef struct resp {
-  spk_test_response_t r;
-} resp_t;
-
 static int get(spk_app_t *app, const char *method, const char *target, const char *h1,
                const char *v1, const char *h2, const char *v2, spk_test_response_t *out) {
   spk_test_client_t *c = spk_test_client_new(app);
@@ -456,8 +452,8 @@ static void test_config_errors(void) {
       "{\"static_files\": [{\"directory\": \"/tmp\", \"route_prefix\": \"s\"}]}",
       "{\"static_files\": [{\"directory\": \"/tmp\", \"route_prefix\": \"/s\", \"index_file\": 1}]}",
       "{\"static_files\": [{\"directory\": \"/tmp\", \"route_prefix\": \"/s\", \"bogus\": 1}]}",
-      "{\"static_files\": [{\"directory\": \"/tmp\", \"route_prefix\": \"/s\", "
-      "\"cache_control\": \"a\\r\\nX: y\"}]}",
+      ("{\"static_files\": [{\"directory\": \"/tmp\", \"route_prefix\": \"/s\", "
+       "\"cache_control\": \"a\\r\\nX: y\"}]}"),
       "{\"static_files\": [{\"directory\": \"/tmp\", \"route_prefix\": \"/a b\"}]}",
   };
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
