@@ -240,12 +240,14 @@ static void run_fixture(const opts_t *o, fx_fixture_t *fx, result_t *rs /* [MODE
     char err[512] = "";
     spk_app_t *app = fx_app_build(fx, err, sizeof(err));
     if (!app) {
+      fx_mw_cleanup(fx);
       rs[m].kind = R_FAIL;
       snprintf(rs[m].why, sizeof(rs[m].why), "%s", err);
       continue;
     }
     run_mode(o, fx, app, m, &rs[m]);
     spk_app_free(app);
+    fx_mw_cleanup(fx); /* after the app: its static mounts hold the directories open */
   }
 }
 

@@ -40,6 +40,8 @@ typedef struct fx_fixture {
   const spk_json_value_t *request;
   const spk_json_value_t *expected;
   int expected_status;
+  char *tmpdirs[8]; /* directories the runner created for this fixture (static_files) */
+  size_t ntmpdirs;
 } fx_fixture_t;
 
 typedef struct fx_list {
@@ -88,6 +90,9 @@ int fx_hooks_register(fx_fixture_t *fx, spk_app_t *app, char *err, size_t errlen
  * (into opts), and the binding-level type check of expected_types. */
 int fx_deps_register(fx_fixture_t *fx, spk_app_t *app, spk_route_options_t *opts, char *err,
                      size_t errlen);
+/* Remove what the translators created on disk for the app just freed (static_files
+ * directories). Safe to call when nothing was created. */
+void fx_mw_cleanup(fx_fixture_t *fx);
 
 /* ---- the request (fx_request.c) ---- */
 

@@ -380,6 +380,9 @@ spk_app_t *fx_app_build(fx_fixture_t *fx, char *err, size_t errlen) {
     spk_app_free(app);
     return NULL;
   }
+  /* Static files: the mounted directory answers; the reference generator registers no route
+   * for these fixtures (a route would win over the mount). */
+  if (fx_get(mw, "static_files")) return app;
   int rc = spk_app_route_ex(app, method, route, fx_handler, reply, &opts);
   if (rc != SPK_OK) {
     snprintf(err, errlen, "route registration %s %s failed: %s (%s)", method, route,

@@ -32,7 +32,6 @@ static const struct fx_pending_feature {
     {'m', "rate_limit", "rate limiting"},
     {'m', "request_id", "request id"},
     {'m', "cors", "cors"},
-    {'m', "static_files", "static files"},
     {'h', "cors", "cors"},
     {'h', "health_check", "health check"},
     {'t', "background", "background tasks"},

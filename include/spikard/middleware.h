@@ -30,6 +30,11 @@
  * comes from that header, else from the query parameter api_key, apiKey or key. Refusals are
  * 401 problem details (type https://spikard.dev/errors/unauthorized) with the reference's
  * titles and details.
+ * static_files: a list of mounts {directory, route_prefix, index_file (true), cache_control,
+ * precompressed (true)} serving GET/HEAD for paths no route matched: ETag/Last-Modified with
+ * 304/412, single byte ranges (206/416), precompressed .br/.zst/.gz siblings by
+ * Accept-Encoding, 307 to "dir/" for directories; traversal and symlinks out of the root are
+ * 404. Large files are streamed in chunks. Details in docs/middleware.md.
  *
  * Per-route overrides use the same shapes in spk_route_options_t.middleware (cors,
  * compression, request_timeout, body_limit).

@@ -4,9 +4,11 @@
  * chunked bytes) → HANDLER (dispatched; for async handlers we wait for resume) → HEAD again.
  * Pipelined bytes stay in `in` while a request is being handled, which keeps responses in
  * request order without any queue of exchanges. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/app_internal.h"
 #include "core/conn.h"
@@ -19,6 +21,10 @@ enum timer_kind { TIMER_NONE, TIMER_KEEPALIVE, TIMER_HEADER, TIMER_BODY, TIMER_W
 
 /* Stop reading while this many responses are still being written (back-pressure). */
 #define MAX_PENDING_WRITES 8
+/* A file body goes out in chunks of this size, one write in flight at a time: the next chunk
+ * is read when the previous one has left (back-pressure from the socket), so a large file is
+ * never read in one go nor held in memory. */
+#define FILE_CHUNK 65536
 
 struct spk__conn {
   const spk_app_t *app;
@@ -42,6 +48,8 @@ struct spk__conn {
   int closing;      /* no further requests; close once writes are flushed */
   int shutting_down;
   int peer_eof;
+  int aborted;                /* the socket is gone: produce no more bytes */
+  spk__exchange_t *streaming; /* its file body is being sent; next requests wait */
   enum timer_kind timer;
   spk_h1_date_t date;
 };
@@ -108,6 +116,7 @@ void spk__exchange_release_orphan(spk__exchange_t *ex) { spk__exchange_free(ex);
 
 void spk__conn_free(spk__conn_t *c) {
   if (!c) return;
+  if (c->streaming) spk__exchange_free(c->streaming);
   if (c->cur) {
     if (c->state == ST_HANDLER)
       c->cur->conn = NULL; /* still in a handler's hands: freed when its wake arrives */
@@ -122,6 +131,43 @@ void spk__conn_free(spk__conn_t *c) {
 static void write_iov(spk__conn_t *c, const spk__iov_t *iov, size_t n, void *token) {
   c->pending_writes++;
   c->io->write(c->io_data, iov, n, token);
+}
+
+/* The write token of a streamed file's chunks: an address inside the exchange, distinct from
+ * the exchange itself (whose token means "free me"). */
+static void *stream_token(spk__exchange_t *ex) { return &ex->res.file_fd; }
+
+/* Read the next chunk of the streaming file body and queue it (after `head` when given).
+ * Returns 0 when a write was queued. When the file fails (truncated, unreadable) the promised
+ * Content-Length cannot be kept, so the connection closes: with `head` the head is still
+ * written (owning the exchange, streaming ends), without it -1 (the caller frees). */
+static int stream_next(spk__conn_t *c, const spk__iov_t *head) {
+  spk__exchange_t *ex = c->streaming;
+  spk_res_t *res = &ex->res;
+  if (!res->file_buf) res->file_buf = spk__malloc(FILE_CHUNK);
+  ssize_t n = -1;
+  if (res->file_buf) {
+    size_t want = res->file_len < FILE_CHUNK ? (size_t)res->file_len : FILE_CHUNK;
+    do n = pread(res->file_fd, res->file_buf, want, (off_t)res->file_off);
+    while (n < 0 && errno == EINTR);
+  }
+  if (n <= 0) {
+    c->closing = 1;
+    if (!head) return -1;
+    /* Nothing sent yet: the head alone (its write frees the exchange); the client sees a
+     * short body and the close. */
+    c->streaming = NULL;
+    write_iov(c, head, 1, ex);
+    return 0;
+  }
+  res->file_off += (uint64_t)n;
+  res->file_len -= (uint64_t)n;
+  spk__iov_t iov[2];
+  size_t k = 0;
+  if (head) iov[k++] = *head;
+  iov[k++] = (spk__iov_t){res->file_buf, (size_t)n};
+  write_iov(c, iov, k, stream_token(ex));
+  return 0;
 }
 
 /* Serialize and queue the current exchange's response. */
@@ -139,7 +185,7 @@ static void send_response(spk__conn_t *c) {
       .minor_version = ex->req.minor_version,
       .headers = res->headers,
       .header_count = res->header_count,
-      .content_length = no_body ? -1 : (int64_t)res->body_len,
+      .content_length = no_body ? -1 : (int64_t)spk__res_body_size(res),
       .keep_alive = keep_alive,
       .date = c->date.text,
       .no_body_framing = no_body,
@@ -150,9 +196,14 @@ static void send_response(spk__conn_t *c) {
     return;
   }
   spk__iov_t iov[2] = {{ex->head_out.data, ex->head_out.len}, {res->body, res->body_len}};
-  size_t n = (no_body || ex->req.method == SPK_METHOD_HEAD || !res->body_len) ? 1 : 2;
+  int head_only = no_body || ex->req.method == SPK_METHOD_HEAD || !spk__res_body_size(res);
   if (!keep_alive) c->closing = 1;
-  write_iov(c, iov, n, ex);
+  if (!head_only && res->has_file) {
+    c->streaming = ex;
+    stream_next(c, &iov[0]);
+    return;
+  }
+  write_iov(c, iov, head_only ? 1 : 2, ex);
 }
 
 /* Send the current exchange's (error) response and close. */
@@ -373,7 +424,7 @@ static spk__conn_action_t process(spk__conn_t *c) {
       case ST_HANDLER:
         return SPK__CONN_PAUSE;
       case ST_HEAD:
-        if (c->pending_writes >= MAX_PENDING_WRITES) {
+        if (c->pending_writes >= MAX_PENDING_WRITES || c->streaming) {
           set_timer(c, TIMER_WRITE);
           return SPK__CONN_PAUSE;
         }
@@ -428,6 +479,14 @@ spk__conn_action_t spk__conn_feed(spk__conn_t *c, const char *data, size_t len) 
 spk__conn_action_t spk__conn_write_done(spk__conn_t *c, void *token) {
   if (c->pending_writes) c->pending_writes--;
   if (c->timer == TIMER_WRITE) arm_timer(c, c->pending_writes ? TIMER_WRITE : TIMER_KEEPALIVE, 1);
+  if (c->streaming && token == stream_token(c->streaming)) {
+    spk__exchange_t *ex = c->streaming;
+    token = NULL;
+    if (c->aborted || ex->res.file_len == 0 || stream_next(c, NULL) != 0) {
+      c->streaming = NULL;
+      spk__exchange_free(ex);
+    }
+  }
   if (token) spk__exchange_free(token);
   if (c->closing) return SPK__CONN_CLOSE;
   return process(c);
@@ -490,7 +549,12 @@ spk__conn_action_t spk__conn_eof(spk__conn_t *c) {
 }
 
 int spk__conn_is_idle(const spk__conn_t *c) {
-  return c->state == ST_HEAD && c->in.len == 0 && c->pending_writes == 0;
+  return c->state == ST_HEAD && c->in.len == 0 && c->pending_writes == 0 && !c->streaming;
+}
+
+void spk__conn_abort(spk__conn_t *c) {
+  c->aborted = 1;
+  c->closing = 1;
 }
 
 spk__conn_action_t spk__conn_shutdown(spk__conn_t *c) {

@@ -88,6 +88,10 @@ int spk__conn_is_idle(const spk__conn_t *c);
  * further request is read. Returns CLOSE when the connection is idle now. */
 spk__conn_action_t spk__conn_shutdown(spk__conn_t *c);
 
+/* The socket is gone (reset, closed): the remaining writes will be reported as done, but no
+ * further bytes are produced (a file body being streamed stops). */
+void spk__conn_abort(spk__conn_t *c);
+
 /* Update the cached Date (once a second per loop is enough). */
 void spk__conn_set_now(spk__conn_t *c, int64_t unix_sec);
 

@@ -64,6 +64,14 @@ struct spk_res {
   void *release_data;
   spk__buf_t owned_body; /* heap body (JSON writer, files) released with the exchange */
   spk_json_writer_t *json;
+  /* A file body (has_file): bytes [file_off, file_off + file_len) of file_fd, owned and closed
+   * with the exchange. body/body_len are then unused. The connection sends it in chunks
+   * through file_buf (conn.c) so that a large file is never read in one go. */
+  int has_file;
+  int file_fd;
+  uint64_t file_off;
+  uint64_t file_len;
+  char *file_buf;
 };
 
 /* Dispatch state: who owns the response right now. */
@@ -125,6 +133,14 @@ void spk__pipeline_finish(spk__exchange_t *ex);
 
 /* Fill the response with an error (problem details) for a protocol-level status. */
 void spk__exchange_error(spk__exchange_t *ex, int status, const char *detail);
+
+/* Make the body bytes [off, off + len) of `fd`, taking ownership of fd (closed with the
+ * exchange, or now on failure). Replaces any other body. */
+int spk__res_file_body(spk_res_t *res, int fd, uint64_t off, uint64_t len);
+/* Size of the response body, whichever kind it is. */
+static inline uint64_t spk__res_body_size(const spk_res_t *res) {
+  return res->has_file ? res->file_len : res->body_len;
+}
 
 /* Replace the response with a plain problem-details body (resets headers and body). */
 int spk__res_problem_reset(spk_res_t *res, int status, const char *slug, const char *title,

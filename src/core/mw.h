@@ -109,6 +109,8 @@ int spk__mw_cors_preflight(spk__exchange_t *ex, const struct spk__mw_cors *c);
 int spk__mw_cors_request(spk__exchange_t *ex, const struct spk__mw_cors *c);
 /* GET/HEAD under a mount prefix: serve the file (RESPOND) or NEXT when no mount applies. */
 int spk__mw_static_serve(spk__exchange_t *ex, const struct spk__mw_static *c);
+/* Tests: 1 = resolve paths with the portable realpath check instead of openat2. */
+void spk__mw_static_force_fallback(struct spk__mw_static *c, int on);
 /* 429 (RESPOND), NEXT, or ASYNC (a remote backend answers later). */
 int spk__mw_ratelimit_check(spk__exchange_t *ex, struct spk__mw_ratelimit *c);
 /* 401 (RESPOND) or NEXT; stores verified claims in the exchange. */

@@ -298,6 +298,7 @@ static int eligible(spk__exchange_t *ex, const struct spk__mw_compress *c) {
   spk_res_t *res = &ex->res;
   int st = res->status;
   if (st < 200 || st == 204 || st == 304 || st == 206) return 0;
+  if (res->has_file) return 0; /* streamed from disk (large static files): bytes not in memory */
   if (res->body_len < c->min_size || res->body_len == 0) return 0;
   if (res_find(res, "content-encoding") || res_find(res, "content-range")) return 0;
   if (any_has(res, "cache-control", "no-transform")) return 0;

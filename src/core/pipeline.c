@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/app_internal.h"
 #include "core/contract.h"
@@ -42,6 +43,8 @@ void spk__exchange_free(spk__exchange_t *ex) {
   if (ex->di) spk__di_request_end(ex);
   if (ex->res.release) ex->res.release(ex->res.release_data);
   if (ex->res.json) spk__buf_free(&ex->res.json->out);
+  if (ex->res.has_file) close(ex->res.file_fd);
+  spk__free(ex->res.file_buf);
   spk__buf_free(&ex->res.owned_body);
   spk__buf_free(&ex->head_out);
   spk__buf_free(&ex->body_in);

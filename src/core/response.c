@@ -84,6 +84,8 @@ SPK_EXTERN int spk_res_get_header(const spk_res_t *res, const char *name, spk_st
 }
 
 static void drop_body(spk_res_t *res) {
+  if (res->has_file) close(res->file_fd);
+  res->has_file = 0;
   if (res->release) res->release(res->release_data);
   res->release = NULL;
   res->release_data = NULL;
@@ -139,15 +141,36 @@ static const char *guess_type(const char *path) {
   return "application/octet-stream";
 }
 
+int spk__res_file_body(spk_res_t *res, int fd, uint64_t off, uint64_t len) {
+  if (ended(res)) {
+    close(fd);
+    return SPK_ESTATE;
+  }
+  drop_body(res);
+  res->has_file = 1;
+  res->file_fd = fd;
+  res->file_off = off;
+  res->file_len = len;
+  return SPK_OK;
+}
+
+/* Files up to this size are read at once; larger ones become a file body sent in chunks. */
+#define SPK__FILE_INLINE_MAX 65536
+
 SPK_EXTERN int spk_res_file(spk_res_t *res, const char *path, const char *content_type) {
   if (ended(res)) return SPK_ESTATE;
   if (!path) return SPK_EINVAL;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not block us */
   if (fd < 0) return SPK_ENOENT;
   struct stat st;
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     close(fd);
     return SPK_EINVAL;
+  }
+  const char *type = content_type ? content_type : guess_type(path);
+  if (st.st_size > SPK__FILE_INLINE_MAX) {
+    int rc = spk__res_file_body(res, fd, 0, (uint64_t)st.st_size);
+    return rc ? rc : spk_res_set_header(res, "Content-Type", type);
   }
   drop_body(res);
   int rc = spk__buf_reserve(&res->owned_body, (size_t)st.st_size);
@@ -163,7 +186,7 @@ SPK_EXTERN int spk_res_file(spk_res_t *res, const char *path, const char *conten
   res->owned_body.len = got;
   res->body = res->owned_body.data;
   res->body_len = got;
-  return spk_res_set_header(res, "Content-Type", content_type ? content_type : guess_type(path));
+  return spk_res_set_header(res, "Content-Type", type);
 }
 
 int spk__res_problem_reset(spk_res_t *res, int status, const char *slug, const char *title,

@@ -52,6 +52,7 @@ static void hard_close(spk__tcp_conn_t *tc) {
   if (tc->state == SPK__TC_CLOSED) return;
   tc->state = SPK__TC_CLOSED;
   tc->reading = 0;
+  if (tc->conn) spk__conn_abort(tc->conn); /* no more bytes: a streamed file stops here */
   uv_timer_stop(&tc->timer);
   uv_close(&tc->h.handle, on_close);
   uv_close((uv_handle_t *)&tc->timer, on_close);

@@ -182,6 +182,7 @@ int main(int argc, char **argv) {
   spk_limits_t limits;
   spk_limits_default(&limits);
   long long request_timeout_ms = 0;
+  const char *static_dir = NULL;
 
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -193,6 +194,10 @@ int main(int argc, char **argv) {
     long long v = 0;
     if (strcmp(a, "--host") == 0) {
       cfg.host = val;
+      continue;
+    }
+    if (strcmp(a, "--static") == 0) { /* mount DIR at /static (static_files middleware) */
+      static_dir = val;
       continue;
     }
     if (parse_num(a, val, &v) < 0) return 2;
@@ -231,6 +236,14 @@ int main(int argc, char **argv) {
     char conf[96];
     snprintf(conf, sizeof(conf), "{\"request_timeout\":{\"ms\":%lld}}", request_timeout_ms);
     rc = spk_app_configure(app, conf);
+  }
+  if (!rc && static_dir) {
+    char conf[1200];
+    snprintf(conf, sizeof(conf),
+             "{\"static_files\": [{\"directory\": \"%.1000s\", \"route_prefix\": \"/static\"}]}",
+             static_dir);
+    rc = spk_app_configure(app, conf);
+    if (rc) fprintf(stderr, "spk-test-server: %s\n", spk_app_last_error(app));
   }
   if (!rc) rc = spk_app_route(app, "GET", "/hello", hello, NULL);
   if (!rc) rc = spk_app_route(app, "POST", "/echo", echo, NULL);
