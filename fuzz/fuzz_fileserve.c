@@ -1,5 +1,5 @@
 /* libFuzzer target: proto/fileserve — request path → relative file path, Range, HTTP dates,
- * ETag lists, Accept-Encoding.
+ * ETag lists.
  *
  * The input is used whole by every parser. Checks: spk_fs_path's result never contains a "."
  * or ".." segment, a backslash, an empty segment or a NUL, and is no longer than the input;
@@ -62,11 +62,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     REQUIRE(spk_http_date_parse(d, 29, &t2) == SPK_OK && t2 == t);
   }
 
-  const char *codings[] = {"br", "gzip", "zstd", "identity"};
-  for (size_t i = 0; i < 4; i++) {
-    int q = spk_accept_encoding_q(s, size, codings[i]);
-    REQUIRE(q >= 0 && q <= 1000);
-  }
   (void)spk_etag_match(s, size, "\"abc\"", 5, 1);
   (void)spk_etag_match(s, size, "W/\"abc\"", 7, 0);
   (void)spk_fs_content_type(s, size);

@@ -36,6 +36,7 @@
 
 #include "core/exchange.h"
 #include "core/mw.h"
+#include "proto/compress.h"
 #include "proto/fileserve.h"
 #include "util/alloc.h"
 #include "util/strutil.h"
@@ -254,43 +255,50 @@ static void etag_of(const variant_t *v, char *out, size_t cap) {
            v->encoding ? v->encoding : "");
 }
 
-/* The precompressed sibling to send instead of `base`, chosen by Accept-Encoding (highest
- * q, then br > zstd > gzip; never one older than the file). Sets *vary when any sibling
- * exists. */
+/* The precompressed sibling to send instead of `base`: the fresh siblings present (never one
+ * older than the file) are the candidate codings, and the compression middleware's negotiation
+ * (proto/compress.c: q-values, "*", identity, ties br > zstd > gzip) picks among them. Sets
+ * *vary when any sibling exists. */
 static int pick_variant(const struct spk__mw_static *c, const mount_t *m, const char *rel,
-                        size_t rel_len, const variant_t *base, spk_str_t ae, variant_t *out,
-                        int *vary) {
+                        size_t rel_len, const variant_t *base, const spk_accept_encoding_t *ae,
+                        variant_t *out, int *vary) {
   static const struct {
-    const char *coding, *ext;
-  } codings[] = {{"br", ".br"}, {"zstd", ".zst"}, {"gzip", ".gz"}};
-  int best_q = 0;
+    spk_coding_t coding;
+    const char *ext;
+  } codings[] = {{SPK_CODING_BR, ".br"}, {SPK_CODING_ZSTD, ".zst"}, {SPK_CODING_GZIP, ".gz"}};
+  int fds[3] = {-1, -1, -1};
+  struct stat sts[3];
+  unsigned present = 0;
   char path[STATIC_PATH_MAX + 8];
   if (rel_len + 5 > sizeof(path)) return 0;
   memcpy(path, rel, rel_len);
   for (size_t i = 0; i < sizeof(codings) / sizeof(codings[0]); i++) {
-    int q = spk_accept_encoding_q(ae.ptr, ae.len, codings[i].coding);
-    if (q <= best_q && *vary) continue; /* cannot win; Vary is already known */
     strcpy(path + rel_len, codings[i].ext);
     int fd = open_beneath(c, m, path);
     if (fd < 0) continue;
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-        st.st_mtim.tv_sec < base->st.st_mtim.tv_sec) {
+    if (fstat(fd, &sts[i]) != 0 || !S_ISREG(sts[i].st_mode) ||
+        sts[i].st_mtim.tv_sec < base->st.st_mtim.tv_sec) {
       close(fd);
       continue;
     }
-    *vary = 1;
-    if (q > best_q) {
-      if (out->fd >= 0) close(out->fd);
-      best_q = q;
-      out->fd = fd;
-      out->st = st;
-      out->encoding = codings[i].coding;
+    fds[i] = fd;
+    present |= SPK_CODING_BIT(codings[i].coding);
+  }
+  if (present) *vary = 1;
+  spk_coding_t pick = present ? spk_accept_encoding_choose(ae, present) : SPK_CODING_IDENTITY;
+  int chosen = 0;
+  for (size_t i = 0; i < sizeof(codings) / sizeof(codings[0]); i++) {
+    if (fds[i] < 0) continue;
+    if (codings[i].coding == pick) {
+      out->fd = fds[i];
+      out->st = sts[i];
+      out->encoding = spk_coding_name(pick);
+      chosen = 1;
     } else {
-      close(fd);
+      close(fds[i]);
     }
   }
-  return best_q > 0;
+  return chosen;
 }
 
 static int not_modified(const spk__exchange_t *ex, const char *etag, int64_t mtime) {
@@ -348,10 +356,15 @@ static int serve_file(spk__exchange_t *ex, const struct spk__mw_static *c, const
   spk_res_t *res = &ex->res;
   variant_t v = {fd, *st, NULL};
   int vary = 0;
-  spk_str_t ae = header(ex, "Accept-Encoding");
-  if (m->precompressed && ae.ptr) {
+  spk_accept_encoding_t ae;
+  spk_accept_encoding_init(&ae);
+  spk_str_t aev;
+  for (size_t n = 0; spk_req_header_id(&ex->req, SPK_HEADER_ACCEPT_ENCODING, n, &aev) == SPK_OK;
+       n++)
+    spk_accept_encoding_parse(&ae, aev.ptr, aev.len);
+  if (m->precompressed && ae.present) {
     variant_t alt = {-1, {0}, NULL};
-    if (pick_variant(c, m, rel, rel_len, &v, ae, &alt, &vary)) {
+    if (pick_variant(c, m, rel, rel_len, &v, &ae, &alt, &vary)) {
       close(fd);
       v = alt;
     }

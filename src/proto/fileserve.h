@@ -1,5 +1,5 @@
 /* Pure helpers for serving files (RFC 9110): request-path → relative file path, the content
- * type table, HTTP dates, byte ranges, entity-tag lists and Accept-Encoding q-values.
+ * type table, HTTP dates, byte ranges and entity-tag lists (Accept-Encoding: proto/compress.h).
  * No I/O, no globals: every function works on (ptr, len) and is fuzzable. */
 #ifndef SPK_PROTO_FILESERVE_H
 #define SPK_PROTO_FILESERVE_H
@@ -44,9 +44,5 @@ int spk_range_parse(const char *s, size_t len, uint64_t size, uint64_t *first, u
  * one (If-Match, If-Range: a W/ tag never matches). */
 int spk_etag_match(const char *list, size_t len, const char *etag, size_t etag_len, int weak);
 
-/* The q-value (0..1000) an Accept-Encoding field value gives to `coding` ("br", "gzip",
- * "identity"...), with "*" as the fallback; identity is acceptable (1000) unless excluded.
- * A coding that is not mentioned (and no "*") gets 0. Malformed members are skipped. */
-int spk_accept_encoding_q(const char *s, size_t len, const char *coding);
 
 #endif

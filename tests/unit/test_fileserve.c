@@ -1,5 +1,4 @@
-/* proto/fileserve: path normalization, content types, HTTP dates, ranges, ETag lists,
- * Accept-Encoding q-values. */
+/* proto/fileserve: path normalization, content types, HTTP dates, ranges, ETag lists. */
 #include "proto/fileserve.h"
 #include "test.h"
 
@@ -153,25 +152,6 @@ static void test_etags(void) {
   CHECK(!spk_etag_match("", 0, e, 5, 1));
 }
 
-static void test_accept_encoding(void) {
-  const char *ae = "gzip, br;q=0.5, zstd;q=0";
-  CHECK_INT(spk_accept_encoding_q(ae, strlen(ae), "gzip"), 1000);
-  CHECK_INT(spk_accept_encoding_q(ae, strlen(ae), "br"), 500);
-  CHECK_INT(spk_accept_encoding_q(ae, strlen(ae), "zstd"), 0);
-  CHECK_INT(spk_accept_encoding_q(ae, strlen(ae), "identity"), 1000);
-  const char *star = "*;q=0.2, BR";
-  CHECK_INT(spk_accept_encoding_q(star, strlen(star), "br"), 1000);
-  CHECK_INT(spk_accept_encoding_q(star, strlen(star), "gzip"), 200);
-  const char *none = "identity;q=0, *;q=0";
-  CHECK_INT(spk_accept_encoding_q(none, strlen(none), "identity"), 0);
-  CHECK_INT(spk_accept_encoding_q(none, strlen(none), "gzip"), 0);
-  const char *bad = "gzip;q=2, br;q=0.1234, zstd ; q=0.75";
-  CHECK_INT(spk_accept_encoding_q(bad, strlen(bad), "gzip"), 0); /* malformed q: skipped */
-  CHECK_INT(spk_accept_encoding_q(bad, strlen(bad), "br"), 0);
-  CHECK_INT(spk_accept_encoding_q(bad, strlen(bad), "zstd"), 750);
-  CHECK_INT(spk_accept_encoding_q("", 0, "gzip"), 0);
-  CHECK_INT(spk_accept_encoding_q(",,,", 3, "gzip"), 0);
-}
 
 int main(void) {
   RUN(test_path_ok);
@@ -180,6 +160,5 @@ int main(void) {
   RUN(test_dates);
   RUN(test_ranges);
   RUN(test_etags);
-  RUN(test_accept_encoding);
   return test_report("fileserve");
 }
