@@ -115,12 +115,14 @@ def test_keepalive_timer_not_running_during_write():
     response that takes longer than keepalive_timeout to drain keeps the connection usable."""
     import socket as _socket
     body = b"w" * (8 * 1024 * 1024)
-    with Server("--keepalive-ms", "300", "--max-body", str(len(body))) as srv:
+    # After the last write completes, the kernel still holds megabytes the client must read
+    # before it can send again: the keep-alive window must cover that on a loaded machine.
+    with Server("--keepalive-ms", "1500", "--max-body", str(len(body))) as srv:
         s = _socket.create_connection(("127.0.0.1", srv.port), timeout=10)
         s.setsockopt(_socket.SOL_SOCKET, _socket.SO_RCVBUF, 65536)
         try:
             s.sendall(request_bytes("POST", "/echo", body=body))
-            time.sleep(1.0)  # stall well past the keep-alive timeout with the response queued
+            time.sleep(3.0)  # stall well past the keep-alive timeout with the response queued
             r = Reader(s)
             resp = r.read_response()
             eq(len(resp.body), len(body), "body length")
