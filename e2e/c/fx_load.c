@@ -30,7 +30,6 @@ static const struct fx_pending_feature {
   const char *feature;
 } fx_pending[] = {
     {'m', "compression", "compression"},
-    {'m', "rate_limit", "rate limiting"},
     {'m', "request_timeout", "request timeout"},
     {'m', "request_id", "request id"},
     {'m', "cors", "cors"},
