@@ -15,7 +15,7 @@ static void trim(const char **s, size_t *len) {
 /* Strict address text (no brackets, no port) → 16 bytes. */
 static int parse_bare(const char *s, size_t len, uint8_t out[16]) {
   char buf[64];
-  if (len == 0 || len >= sizeof(buf)) return -1;
+  if (len == 0 || len >= sizeof(buf) || memchr(s, '\0', len)) return -1;
   memcpy(buf, s, len);
   buf[len] = '\0';
   if (memchr(buf, ':', len)) {
