@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <hiredis/hiredis.h>
+
 #include "core/rl_table.h"
 #include "spikard.h"
 
@@ -134,6 +136,13 @@ int main(int argc, char **argv) {
              "\"redis\", \"redis\": {\"port\": %s, \"key_prefix\": \"bench:\", \"timeout_ms\": "
              "1000}, \"on_error\": \"deny\"}}",
              argv[1]);
+    redisContext *rc = redisConnect("127.0.0.1", atoi(argv[1]));
+    if (rc && !rc->err) {
+      double t0 = now_ns();
+      for (int i = 0; i < 20000; i++) freeReplyObject(redisCommand(rc, "PING"));
+      printf("redis  synchronous PING round trip (baseline) %7.0f ns\n", (now_ns() - t0) / 2e4);
+    }
+    if (rc) redisFree(rc);
     double red = app_bench(cfg, 20000, &st);
     printf("app    redis backend (loopback)            %7.0f ns/request (+%.0f)%s\n", red,
            red - base, st == 200 ? "" : "  [requests were refused: redis unreachable?]");
