@@ -166,8 +166,8 @@ static void sleep_ms(long ms) {
 }
 
 /* handler.middleware.rate_limit directives (behaviour §1.7): send `warmup_requests` copies of the
- * request first, each expected to answer `warmup_expect_status` (default 200), with
- * `sleep_ms_between` ms between consecutive requests. Same transport as the real request.
+ * request first, back to back, each expected to answer `warmup_expect_status` (default 200),
+ * then wait `sleep_ms_between` ms before the real request. Same transport as the real request.
  * 0, or -1 with the reason. */
 static int play_warmup(const opts_t *o, fx_fixture_t *fx, spk_app_t *app, int mode, int port,
                        const fx_request_t *req, char *why, size_t whylen) {
@@ -195,8 +195,8 @@ static int play_warmup(const opts_t *o, fx_fixture_t *fx, spk_app_t *app, int mo
       snprintf(why, whylen, "warm-up request %ld: status %d, expected %ld", i + 1, status, expect);
       return -1;
     }
-    sleep_ms(ms);
   }
+  sleep_ms(ms);
   return 0;
 }
 

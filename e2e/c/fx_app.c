@@ -43,6 +43,14 @@ static int core_owned(const char *name) {
   return 0;
 }
 
+/* Headers a configured middleware produces: the canned handler must not fake them, or the
+ * fixture would pass without the middleware. */
+static int middleware_owned(const fx_fixture_t *fx, const char *name) {
+  const spk_json_value_t *mw = fx_get(fx->handler, "middleware");
+  if (fx_get(mw, "rate_limit") && strncasecmp(name, "ratelimit-", 10) == 0) return 1;
+  return 0;
+}
+
 static int is_token_value(const char *v) { return strncmp(v, "<<", 2) == 0; }
 
 /* Set-Cookie value for one entry of expected_response.cookies. */
@@ -108,7 +116,9 @@ static fx_reply_t *make_reply(fx_fixture_t *fx) {
     for (size_t i = 0; i < hdrs->u.object.len; i++) {
       const spk_json_member_t *m = &hdrs->u.object.members[i];
       if (m->value->type != SPK_JSON_STRING) continue;
-      if (is_token_value(m->value->u.string.ptr) || core_owned(m->key.ptr)) continue;
+      if (is_token_value(m->value->u.string.ptr) || core_owned(m->key.ptr) ||
+          middleware_owned(fx, m->key.ptr))
+        continue;
       if (strcasecmp(m->key.ptr, "content-type") == 0) has_ct = 1;
       r->names[r->nheaders] = m->key.ptr;
       r->values[r->nheaders++] = m->value->u.string.ptr;

@@ -68,6 +68,7 @@ struct spk__rl_redis {
   uv_timer_t tick;
   redisAsyncContext *ac;
   int cstate;
+  int closing; /* the loop's copy of `stopping` (no lock needed on this thread) */
   uint64_t connect_at_ns; /* when the current connect began / the next may begin */
   spk__rl_redis_req_t *waiting; /* submitted while connecting */
   slot_t slots[MAX_INFLIGHT];
@@ -109,7 +110,7 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata) {
   spk__rl_redis_req_t *r = c->slots[s].req;
   redisReply *rep = reply;
   if (r && rep && rep->type == REDIS_REPLY_ERROR && strncmp(rep->str, "NOSCRIPT", 8) == 0 &&
-      !c->stopping && issue(c, r, s, 1) == REDIS_OK)
+      !c->closing && issue(c, r, s, 1) == REDIS_OK)
     return; /* the same slot waits for the EVAL */
   c->slots[s] = (slot_t){0};
   c->free_slots[c->nfree++] = s;
@@ -166,18 +167,16 @@ static void on_disconnect(const redisAsyncContext *ac, int status) {
 static void drop_connection(spk__rl_redis_t *c) {
   if (!c->ac) return;
   redisAsyncContext *ac = c->ac;
-  int was_up = c->cstate == C_UP;
   c->ac = NULL;
   c->cstate = C_DOWN;
   /* Pending callbacks run now with a NULL reply (their slots come back); the disconnect
    * callback runs only for a connected context. */
   redisAsyncFree(ac);
-  (void)was_up;
   c->connect_at_ns = spk__now_ns() + (uint64_t)RECONNECT_MS * 1000000u;
 }
 
 static void try_connect(spk__rl_redis_t *c) {
-  if (c->cstate != C_DOWN || c->stopping || spk__now_ns() < c->connect_at_ns) return;
+  if (c->cstate != C_DOWN || c->closing || spk__now_ns() < c->connect_at_ns) return;
   redisAsyncContext *ac = redisAsyncConnect(c->host, c->port);
   if (!ac) return;
   if (ac->err || redisLibuvAttach(ac, &c->loop) != REDIS_OK) {
@@ -245,6 +244,7 @@ static void on_async(uv_async_t *a) {
   int stopping = c->stopping;
   pthread_mutex_unlock(&c->mu);
   if (stopping) {
+    c->closing = 1;
     for (spk__rl_redis_req_t *n; q; q = n) {
       n = q->next;
       fail(q, SPK_ECLOSED);
