@@ -80,7 +80,7 @@ static int ok(spk_req_t *req, spk_res_t *res, void *ud) {
   return spk_res_send(res, 200, "application/json", "{\"ok\":true}", 11);
 }
 
-static double app_bench(const char *cfg, long n, int *status_out) {
+static double app_bench_once(const char *cfg, long n, int *status_out) {
   spk_app_t *app = spk_app_new();
   spk_app_route(app, "GET", "/x", ok, NULL);
   if (cfg && spk_app_configure(app, cfg) != SPK_OK) {
@@ -115,6 +115,16 @@ static void clock_bench(void) {
          (now_ns() - t0) / 5e6, sink ? "" : " ");
 }
 
+/* Best of 5 rounds: the machine is shared, the minimum is the least disturbed run. */
+static double app_bench(const char *cfg, long n, int *status_out) {
+  double best = 1e18;
+  for (int r = 0; r < 5; r++) {
+    double ns = app_bench_once(cfg, n / 5, status_out);
+    if (ns < best) best = ns;
+  }
+  return best;
+}
+
 int main(int argc, char **argv) {
   clock_bench();
   table_bench(1, 1, 1);
@@ -125,6 +135,10 @@ int main(int argc, char **argv) {
   int st;
   double base = app_bench(NULL, 200000, &st);
   printf("app    no limiter                          %7.0f ns/request\n", base);
+  double quiet = app_bench("{\"rate_limit\": {\"per_second\": 1000000, \"burst\": 1000000, "
+                           "\"headers\": false}}", 200000, &st);
+  printf("app    memory backend, headers off         %7.0f ns/request (+%.0f)\n", quiet,
+         quiet - base);
   double mem = app_bench("{\"rate_limit\": {\"per_second\": 1000000, \"burst\": 1000000}}",
                          200000, &st);
   printf("app    memory backend                      %7.0f ns/request (+%.0f)\n", mem,
@@ -141,6 +155,19 @@ int main(int argc, char **argv) {
       double t0 = now_ns();
       for (int i = 0; i < 20000; i++) freeReplyObject(redisCommand(rc, "PING"));
       printf("redis  synchronous PING round trip (baseline) %7.0f ns\n", (now_ns() - t0) / 2e4);
+      /* the same GCRA script, synchronously: Redis' own share of the cost */
+      redisReply *sha = redisCommand(
+          rc, "SCRIPT LOAD %s",
+          "local t = redis.call('TIME') local v = tonumber(redis.call('GET', KEYS[1]) or '0') "
+          "redis.call('SET', KEYS[1], string.format('%.0f', v + 1), 'PX', 1000) return {1,0,0,0}");
+      if (sha && sha->type == REDIS_REPLY_STRING) {
+        t0 = now_ns();
+        for (int i = 0; i < 20000; i++)
+          freeReplyObject(redisCommand(rc, "EVALSHA %s 1 bench:sync 1 2", sha->str));
+        printf("redis  synchronous EVALSHA (GET+SET PX)       %7.0f ns\n",
+               (now_ns() - t0) / 2e4);
+      }
+      if (sha) freeReplyObject(sha);
     }
     if (rc) redisFree(rc);
     double red = app_bench(cfg, 20000, &st);
