@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fx.h"
 
@@ -157,6 +158,48 @@ static void show_response(const fx_response_t *res) {
           res->body ? res->body : "");
 }
 
+static void sleep_ms(long ms) {
+  if (ms <= 0) return;
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) != 0) {
+  }
+}
+
+/* handler.middleware.rate_limit directives (behaviour §1.7): send `warmup_requests` copies of the
+ * request first, back to back, each expected to answer `warmup_expect_status` (default 200),
+ * then wait `sleep_ms_between` ms before the real request. Same transport as the real request.
+ * 0, or -1 with the reason. */
+static int play_warmup(const opts_t *o, fx_fixture_t *fx, spk_app_t *app, int mode, int port,
+                       const fx_request_t *req, char *why, size_t whylen) {
+  const spk_json_value_t *rl = fx_get(fx_get(fx->handler, "middleware"), "rate_limit");
+  const spk_json_value_t *n = fx_get(rl, "warmup_requests");
+  const spk_json_value_t *st = fx_get(rl, "warmup_expect_status");
+  const spk_json_value_t *gap = fx_get(rl, "sleep_ms_between");
+  long count = fx_is(n, SPK_JSON_INT) ? (long)n->u.integer : 0;
+  long expect = fx_is(st, SPK_JSON_INT) ? (long)st->u.integer : 200;
+  long ms = fx_is(gap, SPK_JSON_INT) ? (long)gap->u.integer : 0;
+  if (count > 10000) count = 10000;
+  for (long i = 0; i < count; i++) {
+    fx_response_t res;
+    char err[512] = "";
+    memset(&res, 0, sizeof(res));
+    int rc = mode == MODE_SOCKET ? fx_send_socket(port, req, o->timeout_ms, &res, err, sizeof(err))
+                                 : fx_send_inproc(app, req, &res, err, sizeof(err));
+    if (rc != 0) {
+      snprintf(why, whylen, "warm-up request %ld: %.400s", i + 1, err);
+      return -1;
+    }
+    int status = res.status;
+    fx_response_free(&res);
+    if (status != expect) {
+      snprintf(why, whylen, "warm-up request %ld: status %d, expected %ld", i + 1, status, expect);
+      return -1;
+    }
+  }
+  sleep_ms(ms);
+  return 0;
+}
+
 static void run_mode(const opts_t *o, fx_fixture_t *fx, spk_app_t *app, int mode, result_t *r) {
   char err[512] = "";
   spk_server_t *srv = NULL;
@@ -190,8 +233,10 @@ static void run_mode(const opts_t *o, fx_fixture_t *fx, spk_app_t *app, int mode
     spk_server_free(srv);
     return;
   }
-  int rc = mode == MODE_SOCKET ? fx_send_socket(port, &req, o->timeout_ms, &res, err, sizeof(err))
-                               : fx_send_inproc(app, &req, &res, err, sizeof(err));
+  int rc = play_warmup(o, fx, app, mode, port, &req, err, sizeof(err));
+  if (rc == 0)
+    rc = mode == MODE_SOCKET ? fx_send_socket(port, &req, o->timeout_ms, &res, err, sizeof(err))
+                             : fx_send_inproc(app, &req, &res, err, sizeof(err));
   if (rc != 0) {
     r->kind = R_FAIL;
     snprintf(r->why, sizeof(r->why), "%s", err);

@@ -29,7 +29,6 @@ static const struct fx_pending_feature {
   const char *key;
   const char *feature;
 } fx_pending[] = {
-    {'m', "rate_limit", "rate limiting"},
     {'m', "request_id", "request id"},
     {'m', "cors", "cors"},
     {'h', "cors", "cors"},

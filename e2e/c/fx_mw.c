@@ -204,6 +204,35 @@ void fx_mw_cleanup(fx_fixture_t *fx) {
   fx->ntmpdirs = 0;
 }
 
+/* rate_limit: warmup_requests, warmup_expect_status and sleep_ms_between are played by the
+ * runner (fixture_runner.c play_warmup); the rest is the core's section. */
+static const char *rate_limit(fx_fixture_t *fx, const spk_json_value_t *v, char *err,
+                              size_t errlen) {
+  static const char *const directives[] = {"warmup_requests", "warmup_expect_status",
+                                           "sleep_ms_between"};
+  if (!fx_is(v, SPK_JSON_OBJECT)) return fx_json_text(&fx->arena, v, NULL);
+  spk__buf_t b = {0};
+  size_t kept = 0;
+  spk__buf_append_char(&b, '{');
+  for (size_t i = 0; i < v->u.object.len; i++) {
+    const spk_json_member_t *m = &v->u.object.members[i];
+    int directive = 0;
+    for (size_t k = 0; k < sizeof(directives) / sizeof(directives[0]); k++)
+      directive |= strcmp(m->key.ptr, directives[k]) == 0;
+    if (directive) continue;
+    if (kept++) spk__buf_append_char(&b, ',');
+    spk_json_write_string(&b, m->key.ptr, m->key.len);
+    spk__buf_append_char(&b, ':');
+    const char *t = fx_json_text(&fx->arena, m->value, NULL);
+    spk__buf_append_str(&b, t ? t : "null");
+  }
+  spk__buf_append_char(&b, '}');
+  const char *out = spk__arena_strndup(&fx->arena, b.data, b.len);
+  spk__buf_free(&b);
+  if (!out) snprintf(err, errlen, "out of memory");
+  return out;
+}
+
 static const struct {
   const char *key;
   fx_section_fn fn; /* NULL: passed through as is */
@@ -212,6 +241,7 @@ static const struct {
     {"body_limit", drop},      /* a route section: fx_app.c */
     {"request_timeout", request_timeout},
     {"static_files", static_files},
+    {"rate_limit", rate_limit},
 };
 
 const char *fx_mw_config(fx_fixture_t *fx, const spk_json_value_t *mw, char *err,

@@ -35,6 +35,13 @@
  * 304/412, single byte ranges (206/416), precompressed .br/.zst/.gz siblings by
  * Accept-Encoding, 307 to "dir/" for directories; traversal and symlinks out of the root are
  * 404. Large files are streamed in chunks. Details in docs/middleware.md.
+ * rate_limit: {"per_second": 100 (requests per second — not the reference's "one token every n
+ * seconds"), "burst": 200, "ip_based": true, "trusted_proxies": ["10.0.0.0/8"] (believe
+ * X-Forwarded-For from these peers: right-most untrusted entry), "max_clients": 100000,
+ * "headers": true (RateLimit-Limit/-Remaining/-Reset), "backend": "memory" | "redis",
+ * "redis": {"host", "port", "key_prefix": "spk:rl:", "timeout_ms": 50}, "on_error": "allow" |
+ * "deny" (503)}. GCRA after routing, before auth/validation; refusal = 429 text
+ * "Too Many Requests! Wait for <n>s" + Retry-After + x-ratelimit-after.
  *
  * Per-route overrides use the same shapes in spk_route_options_t.middleware (cors,
  * compression, request_timeout, body_limit).

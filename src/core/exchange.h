@@ -108,6 +108,9 @@ struct spk__exchange {
   uint64_t start_ns;                 /* monotonic, when dispatch began (timeouts, access log) */
   uint32_t timeout_ms;               /* request timeout armed by the connection (0: none) */
   struct spk__di_req *di;            /* dependencies resolved for this request */
+  /* Admitted by the rate limiter with headers on: finish adds RateLimit-* (mw_ratelimit.c). */
+  const struct spk__mw_ratelimit *ratelimit;
+  uint32_t rl_remaining, rl_reset_s;
   spk__buf_t head_out; /* serialized response head */
   spk__buf_t body_in;  /* request body being received (heap) */
 };

@@ -11,8 +11,8 @@
  *   begin:  request id → on_request hooks → route (CORS preflight, static files on a miss)
  *           → CORS origin check → rate limit → auth (API key, then JWT) → pre_validation hooks
  *           → contract → pre_handler hooks → DI → handler
- *   finish: response validation → on_response / on_error hooks → CORS headers → request id
- *           header → compression → access log */
+ *   finish: response validation → on_response / on_error hooks → CORS headers → RateLimit
+ *           headers → request id header → compression → access log */
 #ifndef SPK_CORE_MW_H
 #define SPK_CORE_MW_H
 
@@ -122,6 +122,8 @@ uint64_t spk__mw_bodylimit_bytes(const struct spk__mw_bodylimit *c);
 
 /* ---- response side ---- */
 void spk__mw_cors_finish(spk__exchange_t *ex);
+/* RateLimit-Limit/-Remaining/-Reset on a response the limiter admitted (ex->ratelimit set). */
+void spk__mw_ratelimit_finish(spk__exchange_t *ex);
 void spk__mw_reqid_finish(spk__exchange_t *ex, const struct spk__mw_reqid *c);
 void spk__mw_compress_finish(spk__exchange_t *ex, const struct spk__mw_compress *c);
 void spk__mw_accesslog_write(spk__exchange_t *ex, const struct spk__mw_accesslog *c);

@@ -292,6 +292,7 @@ void spk__pipeline_finish(spk__exchange_t *ex) {
     spk__contract_check_response(ep->contract, ex);
   if (app->hooks) spk__hooks_run_response(ex);
   if (ex->cors) spk__mw_cors_finish(ex);
+  if (ex->ratelimit) spk__mw_ratelimit_finish(ex);
   if (app->mw.reqid) spk__mw_reqid_finish(ex, app->mw.reqid);
   if (!(ep && ep->mw.compress_off)) {
     const struct spk__mw_compress *c = ep && ep->mw.compress ? ep->mw.compress : app->mw.compress;
