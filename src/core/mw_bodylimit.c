@@ -2,6 +2,8 @@
  * per route it is the route's limit (answered 413 payload-too-large problem details). */
 #include <stdio.h>
 
+#include "core/app_internal.h"
+#include "core/contract.h"
 #include "core/exchange.h"
 #include "core/mw.h"
 #include "util/alloc.h"
@@ -30,4 +32,14 @@ void spk__mw_bodylimit_free(struct spk__mw_bodylimit *c) { spk__free(c); }
 
 uint64_t spk__mw_bodylimit_bytes(const struct spk__mw_bodylimit *c) {
   return c ? c->max_bytes : 0;
+}
+
+uint64_t spk__route_body_limit(const spk_app_t *app, const char *method, size_t method_len,
+                               const char *raw_path, size_t raw_path_len) {
+  if (!app->route_body_limits) return 0;
+  spk__route_match_t m;
+  spk__router_match(app->router, method, method_len, raw_path, raw_path_len, &m);
+  if (m.status != SPK__MATCH_FOUND) return 0;
+  const spk__endpoint_t *ep = m.route->user_data;
+  return ep->contract ? ep->contract->max_body_bytes : 0;
 }
