@@ -80,6 +80,15 @@ static void test_limits(void) {
   spk_test_response_free(&r);
   spk_test_client_free(tc);
   spk_app_free(app);
+
+  app = spk_app_new();
+  CHECK_INT(spk_app_configure(app, "{\"body_limit\": {\"max_bytes\": 0}}"), SPK_EINVAL);
+  CHECK_INT(spk_app_configure(app, "{\"body_limit\": {\"max_bytes\": 1}}"), SPK_OK);
+  CHECK_INT(spk_app_limits(app)->max_body_bytes, 1);
+  spk_route_options_t zero = {0};
+  zero.middleware = "{\"body_limit\": {\"max_bytes\": 0}}";
+  CHECK_INT(spk_app_route_ex(app, "POST", "/z", h_len, NULL, &zero), SPK_EINVAL);
+  spk_app_free(app);
 }
 
 int main(void) {
