@@ -27,7 +27,7 @@
 #include "util/strutil.h"
 
 #define REQID_MAX_INCOMING 128
-#define RAND_BLOCK 512 /* 32 ids per getrandom call */
+#define RAND_BLOCK 4096 /* 256 ids per getrandom call */
 
 struct spk__mw_reqid {
   char header[65];
