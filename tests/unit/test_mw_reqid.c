@@ -158,8 +158,8 @@ static void test_pipeline(void) {
   spk_test_response_free(&r);
   /* insane incoming values are replaced */
   const char *insane[] = {"has space", "caf\xc3\xa9", "",
-                          "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-                          "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"};
+                          ("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                           "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx")};
   for (size_t i = 0; i < sizeof(insane) / sizeof(insane[0]); i++) {
     send_id(tc, "X-Request-ID", insane[i], &r);
     g = spk_test_response_header(&r, "x-request-id");
