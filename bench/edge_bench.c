@@ -82,13 +82,25 @@ int main(int argc, char **argv) {
                                     .header_count = 1};
   spk_test_request_t preflight = {.method = "OPTIONS", .target = "/items", .headers = pf,
                                   .header_count = 3};
-  double base = run_client(NULL, NULL, &plain, iters);
-  double base_o = run_client(NULL, NULL, &with_origin, iters);
-  double rid = run_client("{\"request_id\": {}}", NULL, &plain, iters);
-  double cors_simple = run_client(NULL, cors, &with_origin, iters);
-  double cors_app = run_client(cors, NULL, &with_origin, iters);
-  double cors_pf = run_client(NULL, cors, &preflight, iters);
-  double log = run_client("{\"access_log\": {\"path\": \"/dev/null\"}}", NULL, &plain, iters);
+  /* Rounds alternate between the configurations and the best round counts: the machine is
+   * shared, and noise only ever adds time. */
+  enum { ROUNDS = 5, NCFG = 7 };
+  double best[NCFG];
+  for (int k = 0; k < NCFG; k++) best[k] = 1e18;
+  for (int round = 0; round < ROUNDS; round++) {
+    double t[NCFG] = {
+        run_client(NULL, NULL, &plain, iters / ROUNDS),
+        run_client(NULL, NULL, &with_origin, iters / ROUNDS),
+        run_client("{\"request_id\": {}}", NULL, &plain, iters / ROUNDS),
+        run_client(NULL, cors, &with_origin, iters / ROUNDS),
+        run_client(cors, NULL, &with_origin, iters / ROUNDS),
+        run_client(NULL, cors, &preflight, iters / ROUNDS),
+        run_client("{\"access_log\": {\"path\": \"/dev/null\"}}", NULL, &plain, iters / ROUNDS)};
+    for (int k = 0; k < NCFG; k++)
+      if (t[k] < best[k]) best[k] = t[k];
+  }
+  double base = best[0], base_o = best[1], rid = best[2], cors_simple = best[3],
+         cors_app = best[4], cors_pf = best[5], log = best[6];
   printf("in-memory request, no middleware      %8.1f ns\n", base);
   printf("  same with an Origin header          %8.1f ns\n", base_o);
   printf("  request_id on (generated)           %8.1f ns  (%+.1f)\n", rid, rid - base);
