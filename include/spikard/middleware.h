@@ -15,7 +15,22 @@
  *     " \"api_key_auth\": {\"keys\": [\"k1\"], \"header_name\": \"X-API-Key\"},"
  *     " \"static_files\": [{\"directory\": \"./public\", \"route_prefix\": \"/static\"}],"
  *     " \"body_limit\":  {\"max_bytes\": 1048576},"
- *     " \"access_log\":  {\"enabled\": true}}");
+ *     " \"access_log\":  {\"format\": \"json\", \"path\": \"/var/log/app.log\"}}");
+ *
+ * Summary of the sections built so far (details: docs/middleware.md):
+ *   cors        {allowed_origins (required), allowed_methods, allowed_headers, expose_headers,
+ *               max_age, allow_credentials, enabled} — preflights answered 204/403, other
+ *               requests with a disallowed Origin 403 {"detail": …}, allowed ones get
+ *               Access-Control-Allow-Origin (+ Vary: Origin, Expose-Headers, Credentials).
+ *   request_id  {enabled, header "X-Request-ID", generate true, trust_incoming true} — off
+ *               without the section; a sane incoming value (1–128 visible ASCII) is kept, else
+ *               a UUID v4; sent on every response; spk_req_id() below.
+ *   access_log  {enabled, format "common"|"json", path "-"|"stderr"|file} — one line per
+ *               request (one write(), O_APPEND): remote, time, request line, status, bytes,
+ *               duration µs, request id.
+ *   body_limit  {max_bytes >= 1} — app-wide or per route (the route's replaces the app's);
+ *               413 from Content-Length before the body is read, or while a chunked body
+ *               streams in; the connection is closed after it.
  *
  * Each top-level key is optional; an unknown key or a malformed section is SPK_EINVAL with the
  * reason (naming the key) in spk_app_last_error, and nothing of that call is applied. Calls

@@ -138,6 +138,7 @@ SPK_EXTERN int spk_app_freeze(spk_app_t *app) {
   app->cors_any = app->mw.cors != NULL;
   for (spk__endpoint_t *ep = app->endpoints; ep; ep = ep->next) {
     if (ep->mw.cors) app->cors_any = 1;
+    if (ep->contract && ep->contract->max_body_bytes) app->route_body_limits = 1;
     if (ep->deps && !ep->di) {
       char err[200] = "";
       rc = spk__di_plan_new(app, ep->deps->names, ep->deps->overrides, ep->deps->override_count,

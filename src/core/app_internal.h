@@ -37,6 +37,7 @@ struct spk_app {
   spk_h1_limits_t h1_limits; /* derived from limits at freeze */
   spk__mw_app_t mw;          /* app-wide middleware (NULL members: off) */
   int cors_any;              /* the app or some route has CORS: check OPTIONS preflights */
+  int route_body_limits;     /* some route has its own body limit (conn.c checks at head) */
   struct spk__hooks *hooks;  /* NULL: no hook registered */
   struct spk__di *di;        /* NULL: no provider registered */
   int frozen;

@@ -42,6 +42,8 @@ struct spk__conn {
   size_t body_got;
   char *body_dst;
   int chunked;
+  uint64_t body_limit; /* this request's body limit: the route's, else the app's */
+  int route_limit;     /* body_limit is the route's (413 says "for this route") */
   spk_h1_chunked_t dec;
   size_t head_scanned; /* bytes of `in` already searched for the end of the head */
   size_t pending_writes;
@@ -225,6 +227,19 @@ static spk__conn_action_t body_cut_short(spk__conn_t *c) {
   return close_with_response(c);
 }
 
+#define TOO_LARGE_APP "The request body exceeds the maximum size allowed"
+#define TOO_LARGE_ROUTE "The request body exceeds the maximum size allowed for this route"
+
+static spk__conn_action_t fail(spk__conn_t *c, int status, const char *detail);
+
+/* 413 before (Content-Length) or while (chunked) reading the body. The connection is closed
+ * after the answer (Connection: close): the unread rest of the body is not worth receiving,
+ * and the io layer half-closes and drains what the client still sends for a moment (LINGER in
+ * tcp_conn.c) so the client reads the 413 instead of a reset. */
+static spk__conn_action_t too_large(spk__conn_t *c) {
+  return fail(c, 413, c->route_limit ? TOO_LARGE_ROUTE : TOO_LARGE_APP);
+}
+
 /* Answer a protocol error and close. */
 static spk__conn_action_t fail(spk__conn_t *c, int status, const char *detail) {
   if (!c->cur) {
@@ -354,9 +369,17 @@ static spk__conn_action_t on_head(spk__conn_t *c) {
   c->head_scanned = 0;
   c->body_got = 0;
   c->chunked = h.chunked;
-  uint64_t max_body = c->app->limits.max_body_bytes;
-  if (h.content_length > 0 && (uint64_t)h.content_length > max_body)
-    return fail(c, 413, "The request body exceeds the maximum size allowed");
+  /* A route with its own limit replaces the app's, smaller or larger; one router match, only
+   * for requests with a body and only when some route has a limit. */
+  c->body_limit = c->app->limits.max_body_bytes;
+  c->route_limit = 0;
+  if (h.content_length > 0 || h.chunked) {
+    const spk_req_t *req = &c->cur->req;
+    uint64_t r = spk__route_body_limit(c->app, req->method_str.ptr, req->method_str.len,
+                                       req->raw_path.ptr, req->raw_path.len);
+    if (r) c->body_limit = r, c->route_limit = 1;
+  }
+  if (h.content_length > 0 && (uint64_t)h.content_length > c->body_limit) return too_large(c);
   if (h.chunked) {
     spk_h1_chunked_init(&c->dec);
   } else {
@@ -393,11 +416,10 @@ static spk__conn_action_t on_body(spk__conn_t *c) {
   size_t len = c->in.len;
   int rc = spk_h1_chunked_decode(&c->dec, c->in.data, &len);
   if (rc < 0 && rc != SPK_EAGAIN)
-    return rc == SPK_ERANGE ? fail(c, 413, "The request body exceeds the maximum size allowed")
+    return rc == SPK_ERANGE ? too_large(c)
                             : fail(c, rc == SPK_EHDRTOOLARGE ? 431 : 400, "Malformed chunked request body");
   spk__buf_t *body = &c->cur->body_in;
-  if (body->len + len > c->app->limits.max_body_bytes)
-    return fail(c, 413, "The request body exceeds the maximum size allowed");
+  if (body->len + len > c->body_limit) return too_large(c);
   if (spk__buf_append(body, c->in.data, len)) return fail(c, 500, "Out of memory");
   if (rc == SPK_EAGAIN) {
     c->in.len = 0;

@@ -17,6 +17,7 @@
 #define SPK_CORE_MW_H
 
 #include <stdint.h>
+#include <time.h>
 
 #include "core/router.h"
 #include "proto/json.h"
@@ -101,6 +102,11 @@ int spk__mw_route_configure(const char *json, spk__mw_route_t *out, char *err, s
 
 /* Assign ex->request_id (propagate a valid incoming one, else generate a UUID v4). */
 void spk__mw_reqid_begin(spk__exchange_t *ex, const struct spk__mw_reqid *c);
+/* A random (version 4) UUID, lowercase, NUL-terminated (mw_reqid.c). SPK_EIO when the kernel
+ * has no randomness to give. Thread-safe. */
+int spk__uuid4(char out[37]);
+/* An incoming request id is usable: 1–128 bytes of visible ASCII. */
+int spk__reqid_sane(const char *s, size_t len);
 /* OPTIONS preflight for a path with CORS: answers 204/403 (RESPOND) or NEXT when the request
  * is not a preflight. `m` is the router's answer for the request itself. */
 int spk__mw_cors_preflight(spk__exchange_t *ex, const struct spk__mw_cors *c);
@@ -119,6 +125,11 @@ int spk__mw_auth_check(spk__exchange_t *ex, const struct spk__mw_auth *c);
 uint32_t spk__mw_timeout_ms(const struct spk__mw_timeout *c);
 /* The effective body limit in bytes. */
 uint64_t spk__mw_bodylimit_bytes(const struct spk__mw_bodylimit *c);
+/* The body limit of the route that `method` + `raw_path` reach (0: the route has none, or no
+ * route matches). One router match; 0 at once when no route has a limit. For the connection,
+ * which applies it before reading the body (mw_bodylimit.c). */
+uint64_t spk__route_body_limit(const spk_app_t *app, const char *method, size_t method_len,
+                               const char *raw_path, size_t raw_path_len);
 
 /* ---- response side ---- */
 void spk__mw_cors_finish(spk__exchange_t *ex);
@@ -127,5 +138,10 @@ void spk__mw_ratelimit_finish(spk__exchange_t *ex);
 void spk__mw_reqid_finish(spk__exchange_t *ex, const struct spk__mw_reqid *c);
 void spk__mw_compress_finish(spk__exchange_t *ex, const struct spk__mw_compress *c);
 void spk__mw_accesslog_write(spk__exchange_t *ex, const struct spk__mw_accesslog *c);
+/* One access-log line (ending in '\n', at most `cap` bytes) for the exchange, as
+ * spk__mw_accesslog_write would write it at wall time `now` and monotonic `end_ns`. json: 0 =
+ * common format, 1 = JSON. */
+size_t spk__mw_accesslog_line(const spk__exchange_t *ex, int json, const struct timespec *now,
+                              uint64_t end_ns, char *buf, size_t cap);
 
 #endif

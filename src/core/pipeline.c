@@ -29,6 +29,7 @@ spk__exchange_t *spk__exchange_new(const spk_app_t *app) {
   if (!ex) return NULL;
   spk__arena_init(&ex->arena, 2048);
   ex->app = app;
+  ex->start_ns = spk__now_ns(); /* the head is complete: duration starts (access log) */
   ex->res.status = 200;
   atomic_init(&ex->state, SPK__EX_DISPATCHING);
   atomic_init(&ex->ended, 0);
@@ -173,7 +174,6 @@ static int run_step(spk__exchange_t *ex) {
   int r = SPK__STEP_NEXT;
   switch (ex->step) {
     case S_BEGIN:
-      ex->start_ns = spk__now_ns();
       if (app->mw.timeout) ex->timeout_ms = spk__mw_timeout_ms(app->mw.timeout);
       if (app->mw.reqid) spk__mw_reqid_begin(ex, app->mw.reqid);
       break;

@@ -3,8 +3,9 @@
  *   spk-test-server [--host H] [--port N] [--workers N] [--header-timeout-ms N]
  *                   [--body-timeout-ms N] [--keepalive-ms N] [--max-body N]
  *                   [--max-header-count N] [--max-header-bytes N] [--max-request-line N]
- *                   [--shutdown-timeout-ms N]
+ *                   [--shutdown-timeout-ms N] [--configure JSON]
  *
+ * --configure passes JSON to spk_app_configure (middleware sections).
  * Prints "PORT <n>" (or "PORT 0" for a Unix socket) once listening, then serves until SIGINT or
  * SIGTERM, shuts down gracefully and exits 0.
  *
@@ -16,6 +17,9 @@
  *   GET  /json           {"message":"Hello, World!"}
  *   GET  /users/{id:int} the id as text
  *   GET  /headers        the request headers, one "name: value" per line
+ *   POST /limited        like /echo, with a route body limit of 64 bytes
+ *   POST /cors           like /echo, with route CORS (origin https://a.example, POST,
+ *                        Content-Type, credentials)
  */
 #include <errno.h>
 #include <pthread.h>
@@ -183,6 +187,7 @@ int main(int argc, char **argv) {
   spk_limits_default(&limits);
   long long request_timeout_ms = 0;
   const char *static_dir = NULL;
+  const char *configure = NULL;
 
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -198,6 +203,10 @@ int main(int argc, char **argv) {
     }
     if (strcmp(a, "--static") == 0) { /* mount DIR at /static (static_files middleware) */
       static_dir = val;
+      continue;
+    }
+    if (strcmp(a, "--configure") == 0) { /* a spk_app_configure document */
+      configure = val;
       continue;
     }
     if (parse_num(a, val, &v) < 0) return 2;
@@ -251,6 +260,15 @@ int main(int argc, char **argv) {
   if (!rc) rc = spk_app_route(app, "GET", "/json", json, NULL);
   if (!rc) rc = spk_app_route(app, "GET", "/users/{id:int}", user, NULL);
   if (!rc) rc = spk_app_route(app, "GET", "/headers", headers, NULL);
+  spk_route_options_t limited = {0}, cors = {0};
+  limited.middleware = "{\"body_limit\": {\"max_bytes\": 64}}";
+  cors.middleware = "{\"cors\": {\"allowed_origins\": [\"https://a.example\"], "
+                    "\"allowed_methods\": [\"POST\"], \"allowed_headers\": [\"Content-Type\"], "
+                    "\"allow_credentials\": true}}";
+  if (!rc) rc = spk_app_route_ex(app, "POST", "/limited", echo, NULL, &limited);
+  if (!rc) rc = spk_app_route_ex(app, "POST", "/cors", echo, NULL, &cors);
+  if (!rc && configure && (rc = spk_app_configure(app, configure)) != SPK_OK)
+    fprintf(stderr, "spk-test-server: --configure: %s\n", spk_app_last_error(app));
   if (rc) {
     fprintf(stderr, "spk-test-server: setup failed: %s\n", spk_strerror(rc));
     spk_app_free(app);
