@@ -17,7 +17,8 @@
  * resource is the provider name's last word, or its first for `X_connection`
  * (db_session → session, cache_connection → cache).
  *
- * The hook `spawn_background_task` (lifecycle_hooks) spawns a task appending the hook's name.
+ * The hook `spawn_background_task` (lifecycle_hooks) spawns a task appending the hook's name
+ * (except for the runner's own GETs of state_path).
  *
  * After the fixture's response has been compared, the runner checks the state: in process it
  * drains the test client (spk_test_client_drain) and reads the state once; over a socket it
@@ -170,6 +171,12 @@ int fx_bg_spawn_from_body(fx_fixture_t *fx, spk_req_t *req) {
 
 int fx_bg_spawn_string(fx_fixture_t *fx, spk_req_t *req, const char *value) {
   if (!fx->bg) return SPK_OK;
+  /* The runner's own reads of the state are not part of the scenario (a hook runs for them
+   * too, and polling would keep adding to what it reads). */
+  const char *state_path = fx_get_str(fx->bg->section, "state_path");
+  spk_str_t path = spk_req_path(req);
+  if (state_path && path.len == strlen(state_path) && memcmp(path.ptr, state_path, path.len) == 0)
+    return SPK_OK;
   spk_json_value_t v = {.type = SPK_JSON_STRING};
   v.u.string.ptr = value;
   v.u.string.len = strlen(value);
@@ -346,8 +353,8 @@ int fx_bg_check(fx_fixture_t *fx, spk_app_t *app, int socket_port, int timeout_m
   return result;
 }
 
-/* `background.before`: requests sent first (another job, filling a queue), each expected to
- * answer its `expect_status` (default: any). */
+/* `background.before`: [{request, expect_status?}] sent first (other jobs), each expected to
+ * answer its `expect_status` (default: any status). */
 int fx_bg_before(fx_fixture_t *fx, spk_app_t *app, int socket_port, int timeout_ms,
                  const char *host, char *why, size_t whylen) {
   const spk_json_value_t *list = fx_get(fx_get(fx->root, "background"), "before");
@@ -355,8 +362,13 @@ int fx_bg_before(fx_fixture_t *fx, spk_app_t *app, int socket_port, int timeout_
   const spk_json_value_t *saved = fx->request;
   int result = 0;
   for (size_t i = 0; i < list->u.array.len && result == 0; i++) {
-    const spk_json_value_t *rq = list->u.array.items[i];
-    fx->request = rq;
+    const spk_json_value_t *item = list->u.array.items[i];
+    fx->request = fx_get(item, "request");
+    if (!fx_is(fx->request, SPK_JSON_OBJECT)) {
+      snprintf(why, whylen, "background.before[%zu]: no request", i);
+      result = -1;
+      break;
+    }
     fx_request_t req;
     fx_response_t res;
     memset(&res, 0, sizeof(res));
@@ -368,7 +380,7 @@ int fx_bg_before(fx_fixture_t *fx, spk_app_t *app, int socket_port, int timeout_
     }
     int rc = socket_port ? fx_send_socket(socket_port, &req, timeout_ms, &res, err, sizeof(err))
                          : fx_send_inproc(app, &req, &res, err, sizeof(err));
-    const spk_json_value_t *want = fx_get(rq, "expect_status");
+    const spk_json_value_t *want = fx_get(item, "expect_status");
     if (rc != 0) {
       snprintf(why, whylen, "background.before[%zu]: %.400s", i, err);
       result = -1;
