@@ -5,9 +5,10 @@
  *   reserved  tasks spawned for requests still in flight (held by their exchange)
  *   queued    tasks in the queue or later in a chain being run (not started)
  *   running   tasks whose fn is executing
+ *   releasing tasks finished or skipped whose free_fn runs (outside the lock)
  * The queue bound is reserved + queued < max_queue, checked at spawn, so a request cannot
  * overfill the queue between its spawn and its response. The pool is idle when
- * queued + running == 0 (reserved tasks belong to requests, not to the pool yet).
+ * queued + running + releasing == 0 (reserved tasks belong to requests, not to the pool yet).
  *
  * A task spawned during a request is prepended to ex->bg (owner thread only, no lock); when
  * the exchange is freed the list is reversed into a chain and queued as one unit, which a
@@ -43,7 +44,8 @@ struct spk_bg_task {
 typedef struct bg_thread {
   pthread_t th;
   spk__bg_t *pool;
-  spk_bg_task_t *cur; /* the task it runs (rest of its chain follows cur->next), under mu */
+  spk_bg_task_t *cur;  /* the task it runs, under mu */
+  spk_bg_task_t *rest; /* the rest of its chain, not started (linked by next), under mu */
   struct bg_thread *next;
 } bg_thread_t;
 
@@ -54,6 +56,7 @@ struct spk__bg {
   pthread_cond_t idle_cv; /* queued + running reached 0 */
   spk__bg_config_t cfg;
   size_t reserved, queued, running;
+  size_t releasing; /* tasks done (or skipped) whose free_fn is running */
   spk_bg_task_t *head, *tail; /* queued chains */
   size_t nchains;
   bg_thread_t *threads;
@@ -181,29 +184,35 @@ static void *worker_main(void *arg) {
     bg->nchains--;
     while (t) {
       spk_bg_task_t *next = t->next;
+      self->rest = next;
       bg->queued--;
-      if (atomic_load(&t->cancelled)) { /* dropped by a drain while waiting in its chain */
-        bg->stats.discarded++;
-        pthread_mutex_unlock(&bg->mu);
-        task_release(t);
-        pthread_mutex_lock(&bg->mu);
-      } else {
+      int cancelled = atomic_load(&t->cancelled); /* dropped by a drain while it waited */
+      int rc = 0;
+      if (!cancelled) {
         bg->running++;
         self->cur = t;
         pthread_mutex_unlock(&bg->mu);
-        int rc = t->fn(t, t->data);
+        rc = t->fn(t, t->data);
         if (rc != 0) log_failure(t, rc);
-        task_release(t);
         pthread_mutex_lock(&bg->mu);
-        self->cur = NULL;
+        self->cur = NULL; /* before t is freed: a drain walks cur */
         bg->running--;
-        if (rc != 0)
-          bg->stats.failed++;
-        else
-          bg->stats.completed++;
       }
+      /* free_fn runs without the lock (user code) but before the pool may look idle, so that
+       * whoever waited for idleness finds every task released. */
+      bg->releasing++;
+      pthread_mutex_unlock(&bg->mu);
+      task_release(t);
+      pthread_mutex_lock(&bg->mu);
+      bg->releasing--;
+      if (cancelled)
+        bg->stats.discarded++;
+      else if (rc != 0)
+        bg->stats.failed++;
+      else
+        bg->stats.completed++;
       t = next;
-      if (bg->queued == 0 && bg->running == 0) pthread_cond_broadcast(&bg->idle_cv);
+      if (!bg->queued && !bg->running && !bg->releasing) pthread_cond_broadcast(&bg->idle_cv);
     }
   }
   pthread_mutex_unlock(&bg->mu);
@@ -374,9 +383,9 @@ static void deadline_in(struct timespec *ts, uint32_t ms) {
 static int wait_idle(spk__bg_t *bg, uint32_t ms) {
   struct timespec deadline;
   deadline_in(&deadline, ms);
-  while (bg->queued || bg->running)
+  while (bg->queued || bg->running || bg->releasing)
     if (pthread_cond_timedwait(&bg->idle_cv, &bg->mu, &deadline) == ETIMEDOUT)
-      return !bg->queued && !bg->running;
+      return !bg->queued && !bg->running && !bg->releasing;
   return 1;
 }
 
@@ -408,13 +417,17 @@ static spk_bg_task_t *cut_leftovers(spk__bg_t *bg, size_t *dropped, size_t *canc
   bg->nchains = 0;
   bg->queued -= *dropped;
   bg->stats.discarded += *dropped;
-  for (bg_thread_t *th = bg->threads; th; th = th->next)
-    for (spk_bg_task_t *t = th->cur; t; t = t->next) {
-      atomic_store(&t->cancelled, 1);
-      if (t == th->cur) (*cancelled)++;
-      else (*dropped)++; /* skipped by its worker, counted as discarded there */
+  for (bg_thread_t *th = bg->threads; th; th = th->next) {
+    if (th->cur) {
+      atomic_store(&th->cur->cancelled, 1);
+      (*cancelled)++;
     }
-  if (bg->queued == 0 && bg->running == 0) pthread_cond_broadcast(&bg->idle_cv);
+    for (spk_bg_task_t *t = th->rest; t; t = t->next) {
+      atomic_store(&t->cancelled, 1); /* skipped by its worker, counted as discarded there */
+      (*dropped)++;
+    }
+  }
+  if (!bg->queued && !bg->running && !bg->releasing) pthread_cond_broadcast(&bg->idle_cv);
   return out;
 }
 
