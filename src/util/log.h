@@ -11,6 +11,10 @@ void spk__log(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)))
 #endif
     ;
-void spk__vlog(const char *fmt, va_list ap);
+void spk__vlog(const char *fmt, va_list ap)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 0)))
+#endif
+    ;
 
 #endif
