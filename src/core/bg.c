@@ -15,7 +15,9 @@
  * single worker runs in spawn order. */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -228,7 +230,14 @@ static void ensure_worker(spk__bg_t *bg) {
   bg_thread_t *th = spk__calloc(1, sizeof(*th));
   if (th) {
     th->pool = bg;
-    if (pthread_create(&th->th, NULL, worker_main, th) == 0) {
+    /* Pool threads take no asynchronous signal (SIGPIPE from a task's socket write, SIGINT/
+     * SIGTERM meant for the host's threads): they inherit a full mask. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int created = pthread_create(&th->th, NULL, worker_main, th) == 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (created) {
       th->next = bg->threads;
       bg->threads = th;
       bg->nthreads++;
@@ -279,9 +288,21 @@ static int reserve_slot(spk__bg_t *bg) {
   return SPK_OK;
 }
 
+/* "METHOD /path" for the log line, at most `cap` bytes. The path is the decoded one, so bytes
+ * that are not visible ASCII become '?': a crafted target must not forge log lines. */
+static void describe(const spk_req_t *req, char *out, size_t cap) {
+  int n = snprintf(out, cap, "%.*s %.*s", (int)(req->method_str.len > 16 ? 16 : req->method_str.len),
+                   req->method_str.ptr ? req->method_str.ptr : "",
+                   (int)(req->path.len > 64 ? 64 : req->path.len),
+                   req->path.ptr ? req->path.ptr : "");
+  for (int i = 0; i < n && (size_t)i < cap - 1; i++)
+    if ((unsigned char)out[i] < 0x20 || (unsigned char)out[i] >= 0x7f) out[i] = '?';
+}
+
 static int spawn_for_request(spk_req_t *req, spk_bg_fn fn, void *data, spk_bg_free_fn free_fn,
                              const void *copy, size_t copy_len) {
   if (!req || !fn) return SPK_EINVAL;
+  if (copy && copy_len > SIZE_MAX / 2) return SPK_ENOMEM;
   spk__exchange_t *ex = spk__exchange_of_req(req);
   if (atomic_load(&ex->ended)) return SPK_ESTATE;
   spk__bg_t *bg = ex->app->bg;
@@ -293,9 +314,7 @@ static int spawn_for_request(spk_req_t *req, spk_bg_fn fn, void *data, spk_bg_fr
     bytes[copy_len] = '\0';
     t->data = bytes;
   }
-  snprintf(t->origin, sizeof(t->origin), "%.*s %.*s", (int)(req->method_str.len > 16 ? 16 : req->method_str.len),
-           req->method_str.ptr ? req->method_str.ptr : "", (int)(req->path.len > 64 ? 64 : req->path.len),
-           req->path.ptr ? req->path.ptr : "");
+  describe(req, t->origin, sizeof(t->origin));
   pthread_mutex_lock(&bg->mu);
   int rc = reserve_slot(bg);
   if (rc == SPK_OK) bg->reserved++;

@@ -346,6 +346,7 @@ static void test_error_logged(void) {
   state_init(&s);
   spk_app_t *app = app_with(NULL);
   spk_app_route(app, "POST", "/fail", h_spawn, &s);
+  spk_app_route(app, "POST", "/log/{rest:path}", h_spawn, &s);
   spk_test_client_t *tc = spk_test_client_new(app);
   char path[] = "/tmp/spk-bg-log-XXXXXX";
   int fd = mkstemp(path);
@@ -354,6 +355,11 @@ static void test_error_logged(void) {
   dup2(fd, STDERR_FILENO);
   spk_test_response_t r;
   CHECK_INT(send_post(tc, "/fail", "one,!two,three", &r), SPK_OK);
+  CHECK_INT(r.status, 202);
+  spk_test_response_free(&r);
+  CHECK_INT(spk_test_client_drain(tc, WAIT_MS), SPK_OK);
+  /* A decoded path with a line break must not forge a second log line. */
+  CHECK_INT(send_post(tc, "/log/a%0Aspikard:%20forged", "!x", &r), SPK_OK);
   CHECK_INT(r.status, 202);
   spk_test_response_free(&r);
   CHECK_INT(spk_test_client_drain(tc, WAIT_MS), SPK_OK);
@@ -366,10 +372,12 @@ static void test_error_logged(void) {
   close(fd);
   unlink(path);
   CHECK(strstr(text, "spikard: background task failed (POST /fail): SPK_EIO: boom\n") != NULL);
+  CHECK(strstr(text, "(POST /log/a?spikard: forged): SPK_EIO: boom\n") != NULL);
+  CHECK(strstr(text, "\nspikard: forged") == NULL);
   CHECK_STR(s.log, "one,three");
   spk_bg_stats_t st;
   spk_app_bg_stats(app, &st);
-  CHECK_INT(st.failed, 1);
+  CHECK_INT(st.failed, 2);
   CHECK_INT(st.completed, 2);
   spk_test_client_free(tc);
   spk_app_free(app);
