@@ -17,7 +17,7 @@
  * Headers: common.h (errors, version, allocator), app.h (routes, limits), request.h,
  * response.h, server.h (network), testclient.h (in-memory pipeline for tests), middleware.h
  * (compression, rate limits, CORS, auth, static files…), hooks.h (lifecycle hooks), di.h
- * (dependency injection). */
+ * (dependency injection), background.h (tasks run after the response). */
 #ifndef SPIKARD_H
 #define SPIKARD_H
 
@@ -30,5 +30,6 @@
 #include "spikard/middleware.h"
 #include "spikard/hooks.h"
 #include "spikard/di.h"
+#include "spikard/background.h"
 
 #endif

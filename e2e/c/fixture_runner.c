@@ -234,6 +234,7 @@ static void run_mode(const opts_t *o, fx_fixture_t *fx, spk_app_t *app, int mode
     return;
   }
   int rc = play_warmup(o, fx, app, mode, port, &req, err, sizeof(err));
+  if (rc == 0) rc = fx_bg_before(fx, app, port, o->timeout_ms, host, err, sizeof(err));
   if (rc == 0)
     rc = mode == MODE_SOCKET ? fx_send_socket(port, &req, o->timeout_ms, &res, err, sizeof(err))
                              : fx_send_inproc(app, &req, &res, err, sizeof(err));
@@ -244,6 +245,12 @@ static void run_mode(const opts_t *o, fx_fixture_t *fx, spk_app_t *app, int mode
   } else {
     fx_verdict_t v;
     fx_compare(fx, &res, &v);
+    /* `background`: the tasks' effects, once the response is in (both tiers need them). */
+    if ((v.tier1_ok || v.tier2_ok) &&
+        fx_bg_check(fx, app, port, o->timeout_ms, v.tier1_why, sizeof(v.tier1_why)) != 0) {
+      v.tier1_ok = v.tier2_ok = 0;
+      snprintf(v.tier2_why, sizeof(v.tier2_why), "%s", v.tier1_why);
+    }
     r->tier1 = v.tier1_ok;
     r->tier2 = v.tier2_ok;
     int ok = o->tier == 2 ? v.tier2_ok : v.tier1_ok;
@@ -286,6 +293,7 @@ static void run_fixture(const opts_t *o, fx_fixture_t *fx, result_t *rs /* [MODE
     spk_app_t *app = fx_app_build(fx, err, sizeof(err));
     if (!app) {
       fx_mw_cleanup(fx);
+      fx_bg_cleanup(fx);
       rs[m].kind = R_FAIL;
       snprintf(rs[m].why, sizeof(rs[m].why), "%s", err);
       continue;
@@ -293,6 +301,7 @@ static void run_fixture(const opts_t *o, fx_fixture_t *fx, result_t *rs /* [MODE
     run_mode(o, fx, app, m, &rs[m]);
     spk_app_free(app);
     fx_mw_cleanup(fx); /* after the app: its static mounts hold the directories open */
+    fx_bg_cleanup(fx); /* after the app: its tasks write into the state until it is freed */
   }
 }
 

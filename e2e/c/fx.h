@@ -42,6 +42,7 @@ typedef struct fx_fixture {
   int expected_status;
   char *tmpdirs[8]; /* directories the runner created for this fixture (static_files) */
   size_t ntmpdirs;
+  struct fx_bg *bg; /* the `background` state of the app being run (fx_bg.c), or NULL */
 } fx_fixture_t;
 
 typedef struct fx_list {
@@ -93,6 +94,26 @@ int fx_deps_register(fx_fixture_t *fx, spk_app_t *app, spk_route_options_t *opts
 /* Remove what the translators created on disk for the app just freed (static_files
  * directories). Safe to call when nothing was created. */
 void fx_mw_cleanup(fx_fixture_t *fx);
+
+/* ---- background tasks (fx_bg.c) ---- */
+
+typedef struct fx_bg fx_bg_t;
+/* For a fixture with a `background` section: a fresh state and its GET state_path route. */
+int fx_bg_setup(fx_fixture_t *fx, spk_app_t *app, char *err, size_t errlen);
+/* Free the state (after the app). Safe without one. */
+void fx_bg_cleanup(fx_fixture_t *fx);
+/* The handler's part: spawn a task per body[value_field]; a negative SPK_E* code on failure. */
+int fx_bg_spawn_from_body(fx_fixture_t *fx, spk_req_t *req);
+/* A hook's part: spawn a task appending `value`. */
+int fx_bg_spawn_string(fx_fixture_t *fx, spk_req_t *req, const char *value);
+/* A dependency with "cleanup": true records <resource>_opened / _closed into the state. */
+int fx_bg_wrap_cleanup(fx_fixture_t *fx, const spk_json_value_t *d, spk_dep_def_t *def);
+/* `background.before` requests (socket_port 0: in process). 0 or -1 + why. */
+int fx_bg_before(fx_fixture_t *fx, spk_app_t *app, int socket_port, int timeout_ms,
+                 const char *host, char *why, size_t whylen);
+/* After the response: the state must become expected_state. 0 or -1 + why. */
+int fx_bg_check(fx_fixture_t *fx, spk_app_t *app, int socket_port, int timeout_ms, char *why,
+                size_t whylen);
 
 /* ---- the request (fx_request.c) ---- */
 

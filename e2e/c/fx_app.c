@@ -26,6 +26,7 @@
 #define PLACEHOLDER_BODY "{\"placeholder\":true}"
 
 typedef struct fx_reply {
+  fx_fixture_t *fx;
   int fail; /* handler.raises: the handler fails (the core answers 500) */
   long sleep_ms; /* middleware.request_timeout.sleep_ms: the handler takes this long */
   int status;
@@ -60,8 +61,10 @@ static void *sleep_then_answer(void *arg) {
 }
 
 static int fx_handler(spk_req_t *req, spk_res_t *res, void *user_data) {
-  (void)req;
   const fx_reply_t *r = user_data;
+  /* `background`: the handler's tasks first (a full queue fails the request: 503). */
+  int rc = fx_bg_spawn_from_body(r->fx, req);
+  if (rc < 0) return rc;
   if (r->fail) return SPK_EIO;
   if (r->sleep_ms > 0) {
     fx_sleeper_t *s = malloc(sizeof(*s));
@@ -194,6 +197,7 @@ static fx_reply_t *make_reply(fx_fixture_t *fx) {
   spk__arena_t *a = &fx->arena;
   fx_reply_t *r = spk__arena_calloc(a, sizeof(*r));
   if (!r) return NULL;
+  r->fx = fx;
   r->fail = fx_get(fx->handler, "raises") != NULL;
   const spk_json_value_t *sleep =
       fx_get(fx_get(fx_get(fx->handler, "middleware"), "request_timeout"), "sleep_ms");
@@ -381,7 +385,8 @@ spk_app_t *fx_app_build(fx_fixture_t *fx, char *err, size_t errlen) {
       return NULL;
     }
   }
-  if (fx_hooks_register(fx, app, err, errlen) || fx_deps_register(fx, app, &opts, err, errlen)) {
+  if (fx_bg_setup(fx, app, err, errlen) || fx_hooks_register(fx, app, err, errlen) ||
+      fx_deps_register(fx, app, &opts, err, errlen)) {
     if (!err[0]) snprintf(err, errlen, "out of memory building the app");
     spk_app_free(app);
     return NULL;

@@ -166,10 +166,20 @@ static int h_headers_from_deps(spk_req_t *req, spk_res_t *res, void *ud) {
   return SPK_HOOK_CONTINUE;
 }
 
+/* A background task appending the hook's name to the fixture's state (fx_bg.c), whatever
+ * the response: an ON_ERROR hook reporting, an ON_RESPONSE hook auditing. */
+static int h_spawn_background(spk_req_t *req, spk_res_t *res, void *ud) {
+  (void)res;
+  const fx_hook_t *h = ud;
+  int rc = fx_bg_spawn_string(h->fx, req, h->name);
+  return rc < 0 ? rc : SPK_HOOK_CONTINUE;
+}
+
 static const struct {
   const char *handler;
   spk_hook_fn fn;
 } library[] = {
+    {"spawn_background_task", h_spawn_background},
     {"set_headers_from_dependencies", h_headers_from_deps},
     {"log_request", h_continue},
     {"record_start_time", h_continue},
@@ -328,7 +338,7 @@ static int dep_def(fx_fixture_t *fx, const char *name, const spk_json_value_t *d
   snprintf(f->value, sizeof(f->value), "{\"%s\":true}", name);
   out->factory = fx_factory_fn;
   out->user_data = f;
-  return 0;
+  return fx_bg_wrap_cleanup(fx, d, out); /* "cleanup": true → events in the background state */
 }
 
 /* The JSON type name of a dependency value (its JSON text). */

@@ -31,7 +31,6 @@ static const struct fx_pending_feature {
   const char *feature;
 } fx_pending[] = {
     {'h', "health_check", "health check"},
-    {'t', "background", "background tasks"},
     {'t', "streaming", "streaming responses"},
     {'t', "sse", "server-sent events"},
     {'t', "websocket", "websockets"},

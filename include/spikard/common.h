@@ -49,7 +49,8 @@ SPK_EXTERN unsigned spk_version_hex(void);
   X(EADDR, -16, "cannot bind or listen on the address")                          \
   X(ERANGE, -17, "value out of range")                                           \
   X(ESMUGGLE, -18, "ambiguous message framing (request smuggling attempt)")      \
-  X(EMETHOD, -19, "method not allowed by the parser configuration")
+  X(EMETHOD, -19, "method not allowed by the parser configuration")              \
+  X(EQUEUEFULL, -20, "queue full; retry later")
 
 typedef enum spk_errno {
   SPK_OK = 0,

@@ -31,6 +31,8 @@
  *   body_limit  {max_bytes >= 1} — app-wide or per route (the route's replaces the app's);
  *               413 from Content-Length before the body is read, or while a chunked body
  *               streams in; the connection is closed after it.
+ *   background_tasks {max_queue 1024, max_concurrency 8, drain_timeout_ms 30000} — the app's
+ *               pool for tasks run after the response (background.h, docs/background.md).
  *
  * Each top-level key is optional; an unknown key or a malformed section is SPK_EINVAL with the
  * reason (naming the key) in spk_app_last_error, and nothing of that call is applied. Calls

@@ -56,6 +56,13 @@ SPK_EXTERN int spk_test_client_send_raw(spk_test_client_t *client, const void *b
 SPK_EXTERN int spk_test_client_get(spk_test_client_t *client, const char *method,
                                    const char *target, spk_test_response_t *out);
 
+/* Wait until the background tasks (background.h) spawned by the requests sent so far have run:
+ * first for requests a request timeout left in their handlers' hands (their tasks are queued
+ * when they end), then for the app's pool to be idle; at most timeout_ms in all. SPK_OK, or
+ * SPK_ETIMEDOUT (nothing is dropped). Makes tests that look at a task's effects
+ * deterministic: send, drain, then assert. */
+SPK_EXTERN int spk_test_client_drain(spk_test_client_t *client, uint32_t timeout_ms);
+
 /* First header value by case-insensitive name, or NULL. */
 SPK_EXTERN const char *spk_test_response_header(const spk_test_response_t *res, const char *name);
 SPK_EXTERN void spk_test_response_free(spk_test_response_t *res);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "core/app_internal.h"
+#include "core/bg.h"
 #include "core/contract.h"
 #include "core/di_internal.h"
 #include "core/hooks.h"
@@ -29,11 +30,18 @@ SPK_EXTERN spk_app_t *spk_app_new(void) {
     return NULL;
   }
   spk_limits_default(&app->limits);
+  app->bg = spk__bg_new(app);
+  if (!app->bg) {
+    spk__router_free(app->router);
+    spk__free(app);
+    return NULL;
+  }
   return app;
 }
 
 SPK_EXTERN void spk_app_free(spk_app_t *app) {
   if (!app) return;
+  spk__bg_free(app->bg); /* first: running tasks may still spawn follow-ups into it */
   spk__router_free(app->router);
   while (app->endpoints) {
     spk__endpoint_t *next = app->endpoints->next;

@@ -40,6 +40,7 @@ struct spk_app {
   int route_body_limits;     /* some route has its own body limit (conn.c checks at head) */
   struct spk__hooks *hooks;  /* NULL: no hook registered */
   struct spk__di *di;        /* NULL: no provider registered */
+  struct spk__bg *bg;        /* background-task pool (thread-safe; mutable after freeze) */
   int frozen;
 };
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/app_internal.h"
+#include "core/bg.h"
 #include "core/exchange.h"
 #include "core/mw.h"
 #include "spikard/middleware.h"
@@ -66,6 +67,8 @@ SPK_EXTERN int spk_app_configure(spk_app_t *app, const char *json) {
   enum { M_COMP = 1, M_RATE = 2, M_CORS = 4, M_AUTH = 8, M_STATIC = 16, M_REQID = 32,
          M_TIMEOUT = 64, M_BODY = 128, M_LOG = 256 };
   const spk_json_value_t *jwt = NULL, *api_key = NULL;
+  spk__bg_config_t bg = {0};
+  int bg_named = 0;
   char msg[200] = "";
   for (size_t i = 0; i < root->u.object.len && rc == SPK_OK; i++) {
     const char *key = root->u.object.members[i].key.ptr;
@@ -101,10 +104,14 @@ SPK_EXTERN int spk_app_configure(spk_app_t *app, const char *json) {
     } else if (!strcmp(key, "access_log")) {
       named |= M_LOG;
       rc = spk__mw_accesslog_configure(v, &next.accesslog, msg, sizeof(msg));
+    } else if (!strcmp(key, "background_tasks")) {
+      bg_named = 1;
+      rc = spk__bg_configure(v, &bg, msg, sizeof(msg));
     } else {
       snprintf(msg, sizeof(msg), "unknown section (known: compression, rate_limit, cors, "
                                  "jwt_auth, api_key_auth, static_files, request_id, "
-                                 "request_timeout, body_limit, access_log)");
+                                 "request_timeout, body_limit, access_log, "
+                                 "background_tasks)");
       rc = SPK_EINVAL;
     }
     if (rc) snprintf(app->last_error, sizeof(app->last_error), "\"%s\": %s", section, msg);
@@ -136,6 +143,7 @@ SPK_EXTERN int spk_app_configure(spk_app_t *app, const char *json) {
   SWAP(M_LOG, accesslog, spk__mw_accesslog_free)
 #undef SWAP
   if (named & M_BODY) app->limits.max_body_bytes = spk__mw_bodylimit_bytes(cur->bodylimit);
+  if (bg_named) spk__bg_set_config(app->bg, &bg);
   return SPK_OK;
 }
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/app_internal.h"
+#include "core/bg.h"
 #include "core/contract.h"
 #include "core/di_internal.h"
 #include "core/exchange.h"
@@ -42,6 +43,7 @@ spk__exchange_t *spk__exchange_new(const spk_app_t *app) {
 void spk__exchange_free(spk__exchange_t *ex) {
   if (!ex) return;
   if (ex->di) spk__di_request_end(ex);
+  if (ex->bg) spk__bg_request_end(ex); /* the response is out (or discarded): run its tasks */
   if (ex->res.release) ex->res.release(ex->res.release_data);
   if (ex->res.json) spk__buf_free(&ex->res.json->out);
   if (ex->res.has_file) close(ex->res.file_fd);
@@ -156,11 +158,20 @@ static int step_route(spk__exchange_t *ex) {
 static int step_handler(spk__exchange_t *ex) {
   const spk__endpoint_t *ep = ex->ep;
   ex->origin = SPK__ORIGIN_HANDLER;
+  struct spk_bg_task *bg_mark = ex->bg;
   int rc = ep->handler(&ex->req, &ex->res, ep->user_data);
   if (rc == SPK_HANDLER_ASYNC) return SPK__STEP_ASYNC;
-  /* The handler failed: answer 500 unless it already ended the response itself. */
+  /* The handler failed: answer 500 (503 when the background queue is full) unless it already
+   * ended the response itself; the tasks it spawned follow up on work that did not happen. */
   if (rc < 0 && !atomic_load(&ex->ended)) {
-    spk__exchange_error(ex, 500, "Internal server error");
+    if (ex->bg != bg_mark) spk__bg_discard_since(ex, bg_mark);
+    if (rc == SPK_EQUEUEFULL) {
+      spk__res_problem_reset(&ex->res, 503, "service-unavailable", "Service Unavailable",
+                             "The background task queue is full; retry later");
+      spk_res_set_header(&ex->res, "Retry-After", "1");
+    } else {
+      spk__exchange_error(ex, 500, "Internal server error");
+    }
     ex->origin = SPK__ORIGIN_ERROR;
   }
   return SPK__STEP_RESPOND;

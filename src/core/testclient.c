@@ -10,6 +10,7 @@
 #include "core/app_internal.h"
 #include "core/conn.h"
 #include "core/exchange.h"
+#include "spikard/background.h"
 #include "spikard/testclient.h"
 #include "util/alloc.h"
 #include "util/buf.h"
@@ -84,6 +85,25 @@ SPK_EXTERN void spk_test_client_free(spk_test_client_t *client) {
   pthread_mutex_destroy(&client->mu);
   pthread_cond_destroy(&client->cv);
   spk__free(client);
+}
+
+SPK_EXTERN int spk_test_client_drain(spk_test_client_t *client, uint32_t timeout_ms) {
+  if (!client) return SPK_EINVAL;
+  uint64_t start = spk__now_ns();
+  struct timespec deadline;
+  clock_gettime(CLOCK_REALTIME, &deadline);
+  deadline.tv_sec += timeout_ms / 1000u;
+  deadline.tv_nsec += (long)(timeout_ms % 1000u) * 1000000L;
+  if (deadline.tv_nsec >= 1000000000L) deadline.tv_sec++, deadline.tv_nsec -= 1000000000L;
+  int timed_out = 0;
+  pthread_mutex_lock(&client->mu);
+  while (client->orphans && !timed_out)
+    timed_out = pthread_cond_timedwait(&client->cv, &client->mu, &deadline) == ETIMEDOUT;
+  timed_out = client->orphans != 0;
+  pthread_mutex_unlock(&client->mu);
+  if (timed_out) return SPK_ETIMEDOUT;
+  uint64_t spent_ms = (spk__now_ns() - start) / 1000000u;
+  return spk_app_bg_wait(client->app, spent_ms >= timeout_ms ? 0 : timeout_ms - (uint32_t)spent_ms);
 }
 
 /* Parse one response (skipping 1xx) from raw bytes into `out`. 1 when complete. */

@@ -3,6 +3,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/app_internal.h"
+#include "core/bg.h"
 #include "io/worker.h"
 #include "spikard/server.h"
 #include "util/alloc.h"
@@ -178,6 +180,8 @@ SPK_EXTERN int spk_server_wait(spk_server_t *s) {
     }
   }
   s->joined = 1;
+  /* The connections are done: let the background tasks they spawned finish (bounded). */
+  spk__bg_drain(s->app->bg);
   return 0;
 }
 

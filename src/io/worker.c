@@ -9,19 +9,17 @@
 #include "io/worker.h"
 #include "spikard/common.h"
 #include "util/alloc.h"
+#include "util/log.h"
 
 #define SPK__WAKE_INITIAL_CAP 64
 #define SPK__WREQ_POOL_MAX 256
 #define SPK__ACCEPT_RETRY_MS 100
 
 void spk__io_log(const char *fmt, ...) {
-  char line[512];
   va_list ap;
   va_start(ap, fmt);
-  int n = vsnprintf(line, sizeof(line), fmt, ap);
+  spk__vlog(fmt, ap);
   va_end(ap);
-  if (n < 0) return;
-  fprintf(stderr, "spikard: %s\n", line);
 }
 
 /* ---- Date ---- */

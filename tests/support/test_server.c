@@ -20,6 +20,7 @@
  *   POST /limited        like /echo, with a route body limit of 64 bytes
  *   POST /cors           like /echo, with route CORS (origin https://a.example, POST,
  *                        Content-Type, credentials)
+ *   POST /bg/tasks, GET /bg/state   background tasks (test_server_bg.c)
  */
 #include <errno.h>
 #include <pthread.h>
@@ -30,6 +31,8 @@
 #include <time.h>
 
 #include "spikard.h"
+
+int test_server_bg_routes(spk_app_t *app);
 
 /* Async handler threads still running: main waits for them before freeing the server, because
  * spk_res_end wakes the server's loop. */
@@ -267,6 +270,7 @@ int main(int argc, char **argv) {
                     "\"allow_credentials\": true}}";
   if (!rc) rc = spk_app_route_ex(app, "POST", "/limited", echo, NULL, &limited);
   if (!rc) rc = spk_app_route_ex(app, "POST", "/cors", echo, NULL, &cors);
+  if (!rc) rc = test_server_bg_routes(app); /* /bg/...: test_server_bg.c */
   if (!rc && configure && (rc = spk_app_configure(app, configure)) != SPK_OK)
     fprintf(stderr, "spk-test-server: --configure: %s\n", spk_app_last_error(app));
   if (rc) {
