@@ -30,5 +30,6 @@
 #include "spikard/middleware.h"
 #include "spikard/hooks.h"
 #include "spikard/di.h"
+#include "spikard/stream.h"
 
 #endif
