@@ -157,7 +157,6 @@ static void test_keepalive(void) {
   spk_test_response_t r;
   CHECK_INT(run(&c, NULL, NULL, NULL, 0, &r), 0);
   CHECK(count(r.body, r.body_len, ": keep-alive\n\n") >= 2);
-  CHECK(r.body_len > 20 && memcmp(r.body + r.body_len - 20, "id: 9\ndata: late\n\n", 18) != 0);
   CHECK(strstr(r.body, "id: 9\ndata: late\n\n") != NULL);
   spk_test_response_free(&r);
   /* Off per stream. */
