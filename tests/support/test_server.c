@@ -20,6 +20,7 @@
  *   POST /limited        like /echo, with a route body limit of 64 bytes
  *   POST /cors           like /echo, with route CORS (origin https://a.example, POST,
  *                        Content-Type, credentials)
+ *   GET  /stream/...     streaming routes, see stream_routes.c
  */
 #include <errno.h>
 #include <pthread.h>
@@ -30,6 +31,8 @@
 #include <time.h>
 
 #include "spikard.h"
+
+int stream_routes_register(spk_app_t *app); /* stream_routes.c */
 
 /* Async handler threads still running: main waits for them before freeing the server, because
  * spk_res_end wakes the server's loop. */
@@ -260,6 +263,7 @@ int main(int argc, char **argv) {
   if (!rc) rc = spk_app_route(app, "GET", "/json", json, NULL);
   if (!rc) rc = spk_app_route(app, "GET", "/users/{id:int}", user, NULL);
   if (!rc) rc = spk_app_route(app, "GET", "/headers", headers, NULL);
+  if (!rc) rc = stream_routes_register(app); /* streaming routes: stream_routes.c */
   spk_route_options_t limited = {0}, cors = {0};
   limited.middleware = "{\"body_limit\": {\"max_bytes\": 64}}";
   cors.middleware = "{\"cors\": {\"allowed_origins\": [\"https://a.example\"], "
