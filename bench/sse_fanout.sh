@@ -24,6 +24,7 @@ cmake --build "$build" --target spk-sse-fanout >/dev/null
 "${CC:-cc}" -std=c11 -D_GNU_SOURCE -O2 "$here/sse_client.c" -o "$work/sse_client"
 
 start() { # start SERVER, sets pid and port
+  rm -f "$work/out" && : >"$work/out" # never read the previous server's port
   case "$1" in
     spikard) "$build/bench/spk-sse-fanout" >"$work/out" 2>"$work/err" & ;;
     node) node "$here/sse_fanout_node.mjs" >"$work/out" 2>"$work/err" & ;;

@@ -152,7 +152,9 @@ static void gen_pump(spk__conn_t *c) {
   if (!ex || !ex->res.stream || c->stream_busy) return;
   spk__iov_t iov;
   int last = 0;
-  int r = c->aborted ? SPK__STREAM_ABORT : spk__stream_next(ex->res.stream, &iov, &last);
+  /* Gone, or the server shuts down: an endless stream must not hold the shutdown. */
+  int r = c->aborted || c->shutting_down ? SPK__STREAM_ABORT
+                                         : spk__stream_next(ex->res.stream, &iov, &last);
   if (r == SPK__STREAM_IDLE) return;
   if (r == SPK__STREAM_WRITE) {
     c->stream_busy = 1;

@@ -46,8 +46,12 @@ static void tc_wake(void *wake_data, spk__exchange_t *ex) {
   pthread_mutex_lock(&client->mu);
   int orphan = atomic_load(&ex->orphaned); /* set under mu by a request timeout */
   if (orphan) {
-    /* Answered 408 already: nobody waits for it. Free it before letting the client go. */
+    /* Answered 408 already: nobody waits for it. Free it before letting the client go, but
+     * outside mu: freeing may detach a stream, whose lock a pushing thread holds while it
+     * takes mu (tc_wake_stream). */
+    pthread_mutex_unlock(&client->mu);
     spk__exchange_release_orphan(ex);
+    pthread_mutex_lock(&client->mu);
     client->orphans--;
   } else {
     client->woken = ex;

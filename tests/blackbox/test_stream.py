@@ -92,6 +92,37 @@ def test_complete_stream_keeps_connection():
         s.close()
 
 
+def test_shutdown_cuts_open_streams():
+    srv = Server("--workers", "1", "--shutdown-timeout-ms", "10000").start()
+    try:
+        idle = connect(srv.port)
+        idle.sendall(request_bytes("GET", "/stream/sse?keepalive=-1"))
+        busy = connect(srv.port)
+        busy.sendall(request_bytes("GET", "/stream/pull?chunk=4096"))
+        busy.recv(65536)
+        time.sleep(0.2)
+        t0 = time.monotonic()
+        srv.signal()
+        # The busy stream is drained by a reader until the server closes it.
+        busy.settimeout(0.2)
+        deadline = t0 + 8
+        while time.monotonic() < deadline:
+            try:
+                if not busy.recv(1 << 20):
+                    break
+            except socket.timeout:
+                pass
+            except ConnectionResetError:
+                break
+        rc = srv.wait(8)
+        eq(rc, 0, "server exit status")
+        check(time.monotonic() - t0 < 5, "streams held the shutdown for %.1fs" % (time.monotonic() - t0))
+        idle.close()
+        busy.close()
+    finally:
+        srv.cleanup()
+
+
 def test_curl():
     curl = shutil.which("curl")
     if not curl:
