@@ -17,7 +17,7 @@
  * Headers: common.h (errors, version, allocator), app.h (routes, limits), request.h,
  * response.h, server.h (network), testclient.h (in-memory pipeline for tests), middleware.h
  * (compression, rate limits, CORS, auth, static files…), hooks.h (lifecycle hooks), di.h
- * (dependency injection). */
+ * (dependency injection), stream.h (streamed responses, Server-Sent Events). */
 #ifndef SPIKARD_H
 #define SPIKARD_H
 

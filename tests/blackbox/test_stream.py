@@ -93,7 +93,7 @@ def test_complete_stream_keeps_connection():
 
 
 def test_shutdown_cuts_open_streams():
-    srv = Server("--workers", "1", "--shutdown-timeout-ms", "10000").start()
+    srv = Server("--workers", "1", "--shutdown-timeout-ms", "60000").start()
     try:
         idle = connect(srv.port)
         idle.sendall(request_bytes("GET", "/stream/sse?keepalive=-1"))
@@ -105,7 +105,7 @@ def test_shutdown_cuts_open_streams():
         srv.signal()
         # The busy stream is drained by a reader until the server closes it.
         busy.settimeout(0.2)
-        deadline = t0 + 8
+        deadline = t0 + 20
         while time.monotonic() < deadline:
             try:
                 if not busy.recv(1 << 20):
@@ -114,9 +114,10 @@ def test_shutdown_cuts_open_streams():
                 pass
             except ConnectionResetError:
                 break
-        rc = srv.wait(8)
+        rc = srv.wait(20)
         eq(rc, 0, "server exit status")
-        check(time.monotonic() - t0 < 5, "streams held the shutdown for %.1fs" % (time.monotonic() - t0))
+        # Far below the 60 s shutdown timeout: the streams were cut, not waited for.
+        check(time.monotonic() - t0 < 15, "streams held the shutdown for %.1fs" % (time.monotonic() - t0))
         idle.close()
         busy.close()
     finally:

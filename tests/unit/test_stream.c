@@ -59,6 +59,12 @@ static void on_cancel(spk_stream_t *s, void *ud) {
   (void)s;
 }
 
+/* The usual cancel: release our ownership there. */
+static void on_cancel_release(spk_stream_t *s, void *ud) {
+  on_cancel(s, ud);
+  spk_stream_abort(s);
+}
+
 static void *pusher(void *arg) {
   ctx_t *c = arg;
   for (int i = 0; i < 100; i++) {
@@ -78,7 +84,7 @@ static int h_stream(spk_req_t *req, spk_res_t *res, void *ud) {
   ctx_t *c = ud;
   spk_stream_options_t o = c->opt;
   o.user_data = c;
-  if (!o.cancel) o.cancel = on_cancel;
+  if (!o.cancel) o.cancel = on_cancel_release;
   if (c->mode == M_PULL) o.pull = pull_counted;
   if (c->mode == M_PULL_FOREVER) o.pull = pull_forever;
   if (c->mode == M_BOUNDED) o.max_buffered = 10;
@@ -442,6 +448,50 @@ static void test_replaced(void) {
   spk_app_free(app);
 }
 
+/* An async handler makes the stream on another thread, pushes before and after ending the
+ * response: the bytes queued before the head are sent first. */
+typedef struct async_ctx {
+  spk_res_t *res;
+  pthread_t th;
+} async_ctx_t;
+
+static void *async_streamer(void *arg) {
+  async_ctx_t *a = arg;
+  spk_stream_t *s;
+  if (spk_res_stream(a->res, NULL, &s) != SPK_OK) return NULL;
+  spk_res_header(a->res, "Content-Type", "text/plain");
+  spk_stream_write_str(s, "early;");
+  spk_res_end(a->res);
+  sleep_ms(5);
+  spk_stream_write_str(s, "late");
+  spk_stream_end(s);
+  return NULL;
+}
+
+static int h_async(spk_req_t *req, spk_res_t *res, void *ud) {
+  (void)req;
+  async_ctx_t *a = ud;
+  a->res = res;
+  if (pthread_create(&a->th, NULL, async_streamer, a) != 0) return SPK_EIO;
+  return SPK_HANDLER_ASYNC;
+}
+
+static void test_async_handler(void) {
+  async_ctx_t a = {0};
+  spk_app_t *app = spk_app_new();
+  CHECK_INT(spk_app_route(app, "GET", "/s", h_async, &a), 0);
+  spk_test_client_t *tc = spk_test_client_new(app);
+  spk_test_response_t r;
+  CHECK_INT(spk_test_client_get(tc, "GET", "/s", &r), 0);
+  pthread_join(a.th, NULL);
+  CHECK_MEM(r.body, r.body_len, "early;late");
+  CHECK_INT(r.chunk_count, 2);
+  CHECK_INT(r.incomplete, 0);
+  spk_test_response_free(&r);
+  spk_test_client_free(tc);
+  spk_app_free(app);
+}
+
 int main(void) {
   RUN(test_push_chunks);
   RUN(test_pull_chunks);
@@ -457,5 +507,6 @@ int main(void) {
   RUN(test_backpressure);
   RUN(test_cancel_with_writer);
   RUN(test_replaced);
+  RUN(test_async_handler);
   return test_report("test_stream");
 }
