@@ -5,11 +5,11 @@
 # the events delivered per second. Alternating rounds, best of ROUNDS per server and level.
 # Not a test. Writes bench/results/sse.md.
 #
-#   bench/sse_fanout.sh                 CONNS="10 100 500" DURATION=4 WARMUP=1 ROUNDS=2
+#   bench/sse_fanout.sh                 CONNS="10 100 250" DURATION=4 WARMUP=1 ROUNDS=2
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
-CONNS="${CONNS:-10 100 500}"
+CONNS="${CONNS:-10 100 250}"
 DURATION="${DURATION:-4}"
 WARMUP="${WARMUP:-1}"
 ROUNDS="${ROUNDS:-2}"
@@ -40,7 +40,7 @@ start() { # start SERVER, sets pid and port
 }
 stop() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=""; }
 
-declare -A best
+declare -A best slow
 for c in $CONNS; do
   for r in $(seq "$ROUNDS"); do
     for s in spikard node; do
@@ -50,7 +50,10 @@ for c in $CONNS; do
       v="$(echo "$line" | awk '{print $2}')"
       echo "conns=$c round=$r $s: $line" >&2
       k="$s/$c"
-      if [ -z "${best[$k]:-}" ] || [ "${v%.*}" -gt "${best[$k]%.*}" ]; then best[$k]="$v"; fi
+      if [ -z "${best[$k]:-}" ] || [ "${v%.*}" -gt "${best[$k]%.*}" ]; then
+        best[$k]="$v"
+        slow[$k]="$(echo "$line" | awk '{print $4}')"
+      fi
     done
   done
 done
@@ -65,11 +68,11 @@ done
   echo "thread. Client: bench/sse_client.c (epoll, one thread) counts events received over"
   echo "${DURATION} s after ${WARMUP} s warm-up; best of ${ROUNDS} alternating rounds."
   echo
-  echo "| subscribers | Spikard events/s | node:http events/s | ratio |"
-  echo "|---:|---:|---:|---:|"
+  echo "| subscribers | Spikard events/s | node:http events/s | ratio | slowest subscriber (Spikard / node), events/s |"
+  echo "|---:|---:|---:|---:|---:|"
   for c in $CONNS; do
     a="${best[spikard/$c]}"; b="${best[node/$c]}"
     ratio="$(awk -v a="$a" -v b="$b" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')"
-    echo "| $c | $a | $b | ${ratio}x |"
+    echo "| $c | $a | $b | ${ratio}x | ${slow[spikard/$c]} / ${slow[node/$c]} |"
   done
 } | tee "$here/results/sse.md"
