@@ -7,7 +7,9 @@
 #include <string.h>
 #include <time.h>
 
+#include <brotli/decode.h>
 #include <zlib.h>
+#include <zstd.h>
 
 #include "core/conn.h"
 #include "util/buf.h"
@@ -321,6 +323,32 @@ static void test_compressed(void) {
   spk_test_response_free(&r);
 }
 
+/* br and zstd streams decode whole; an event stream stays identity even when asked. */
+static void test_compressed_br_zstd(void) {
+  const char *codings[] = {"br", "zstd"};
+  for (int k = 0; k < 2; k++) {
+    ctx_t c = {.mode = M_PULL, .limit = 40};
+    spk_test_header_t h = {"Accept-Encoding", codings[k]};
+    spk_test_request_t req = {.target = "/s", .headers = &h, .header_count = 1};
+    spk_test_response_t r;
+    CHECK_INT(send(&c, "{\"compression\": true}", &req, &r), 0);
+    CHECK_STR(spk_test_response_header(&r, "content-encoding"), codings[k]);
+    static char out[65536];
+    size_t n = sizeof(out);
+    if (k == 0) {
+      CHECK_INT(BrotliDecoderDecompress(r.body_len, (const uint8_t *)r.body, &n, (uint8_t *)out),
+                BROTLI_DECODER_RESULT_SUCCESS);
+    } else {
+      size_t z = ZSTD_decompress(out, sizeof(out), r.body, r.body_len);
+      CHECK(!ZSTD_isError(z));
+      n = ZSTD_isError(z) ? 0 : z;
+    }
+    CHECK(n > 8 && memcmp(out + n - 8, "line 40\n", 8) == 0);
+    CHECK(r.chunk_count >= 40);
+    spk_test_response_free(&r);
+  }
+}
+
 /* ---- the sans-I/O connection with writes completed by hand ---- */
 
 typedef struct fake {
@@ -506,6 +534,7 @@ int main(void) {
   RUN(test_http10);
   RUN(test_connection_close);
   RUN(test_compressed);
+  RUN(test_compressed_br_zstd);
   RUN(test_backpressure);
   RUN(test_cancel_with_writer);
   RUN(test_replaced);
