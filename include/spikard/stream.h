@@ -85,7 +85,8 @@ SPK_EXTERN int spk_res_stream(spk_res_t *res, const spk_stream_options_t *option
 SPK_EXTERN int spk_stream_write(spk_stream_t *stream, const void *data, size_t len);
 /* Same for NUL-terminated text. */
 SPK_EXTERN int spk_stream_write_str(spk_stream_t *stream, const char *text);
-/* Bytes queued and not yet handed to the socket (any thread; a snapshot). */
+/* Bytes queued and not yet taken by the loop for writing (any thread; a snapshot). This is
+ * what max_buffered bounds; at most one batch more is in flight to the socket. */
 SPK_EXTERN size_t spk_stream_buffered(spk_stream_t *stream);
 /* Ask for the pull callback again after it returned SPK_STREAM_PAUSE. Any thread. */
 SPK_EXTERN int spk_stream_resume(spk_stream_t *stream);
