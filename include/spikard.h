@@ -17,7 +17,8 @@
  * Headers: common.h (errors, version, allocator), app.h (routes, limits), request.h,
  * response.h, server.h (network), testclient.h (in-memory pipeline for tests), middleware.h
  * (compression, rate limits, CORS, auth, static files…), hooks.h (lifecycle hooks), di.h
- * (dependency injection), background.h (tasks run after the response). */
+ * (dependency injection), background.h (tasks run after the response), stream.h (streamed
+ * responses, Server-Sent Events). */
 #ifndef SPIKARD_H
 #define SPIKARD_H
 
@@ -31,5 +32,6 @@
 #include "spikard/hooks.h"
 #include "spikard/di.h"
 #include "spikard/background.h"
+#include "spikard/stream.h"
 
 #endif

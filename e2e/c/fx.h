@@ -5,6 +5,7 @@
  *                 multipart)
  *   fx_http.c     response parsing, in-memory and loopback-socket transports
  *   fx_compare.c  compare a response with expected_response (tier 1 / tier 2)
+ *   fx_stream.c   streamed bodies and SSE (handlers, AsyncAPI message files, checks)
  *   fixture_runner.c  command line, run loop, report, JSON results, floor ratchet
  *
  * The fixture format is described in ../shared/reference/spikard-behaviour.md §1. */
@@ -40,6 +41,7 @@ typedef struct fx_fixture {
   const spk_json_value_t *request;
   const spk_json_value_t *expected;
   int expected_status;
+  int asyncapi;     /* an AsyncAPI SSE message file, request synthesized (fx_stream.c) */
   char *tmpdirs[8]; /* directories the runner created for this fixture (static_files) */
   size_t ntmpdirs;
   struct fx_bg *bg; /* the `background` state of the app being run (fx_bg.c), or NULL */
@@ -153,6 +155,22 @@ int fx_send_inproc(spk_app_t *app, const fx_request_t *req, fx_response_t *out, 
 /* Over loopback to a running server on 127.0.0.1:port; every step bounded by timeout_ms. */
 int fx_send_socket(int port, const fx_request_t *req, int timeout_ms, fx_response_t *out,
                    char *err, size_t errlen);
+
+/* ---- streams and SSE (fx_stream.c) ---- */
+
+typedef void (*fx_reply_fill_fn)(spk_res_t *res, const void *reply);
+/* fx_app.c: status and echoed headers of the canned reply. */
+void fx_reply_fill(spk_res_t *res, const void *reply);
+/* A `streaming` / `sse` / AsyncAPI fixture: the handler that streams it (1), not one (0), or
+ * -1 with a reason. */
+int fx_stream_handler(fx_fixture_t *fx, fx_reply_fill_fn fill, const void *reply,
+                      spk_handler_fn *h, void **ud, char *err, size_t errlen);
+/* An AsyncAPI message file with protocol "sse": synthesize handler/request/expected (1). */
+int fx_asyncapi_sse(fx_fixture_t *fx);
+/* The streaming-specific checks (1 = ok, 0 = reason in why). */
+int fx_stream_check(const fx_fixture_t *fx, const fx_response_t *res, char *why, size_t cap);
+/* Standard base64 (padding optional) appended to b; -1 on a bad character (fx_request.c). */
+int fx_base64_decode(spk__buf_t *b, const char *s);
 
 /* ---- comparison (fx_compare.c) ---- */
 

@@ -43,6 +43,8 @@ static void fill(spk_res_t *res, const fx_reply_t *r) {
   if (r->body_len) spk_res_body_ref(res, r->body, r->body_len, NULL, NULL);
 }
 
+void fx_reply_fill(spk_res_t *res, const void *reply) { fill(res, reply); }
+
 /* middleware.request_timeout.sleep_ms: the handler takes that long, off the loop (an awaited
  * sleep), then answers. */
 typedef struct fx_sleeper {
@@ -310,6 +312,11 @@ spk_app_t *fx_app_build(fx_fixture_t *fx, char *err, size_t errlen) {
     snprintf(err, errlen, "out of memory building the app");
     return NULL;
   }
+  /* Streamed bodies and event streams have handlers of their own (fx_stream.c). */
+  spk_handler_fn handler = fx_handler;
+  void *handler_data = reply;
+  if (fx_stream_handler(fx, fx_reply_fill, reply, &handler, &handler_data, err, errlen) < 0)
+    return NULL;
 
   spk_route_options_t opts;
   memset(&opts, 0, sizeof(opts));
@@ -394,7 +401,7 @@ spk_app_t *fx_app_build(fx_fixture_t *fx, char *err, size_t errlen) {
   /* Static files: the mounted directory answers; the reference generator registers no route
    * for these fixtures (a route would win over the mount). */
   if (fx_get(mw, "static_files")) return app;
-  int rc = spk_app_route_ex(app, method, route, fx_handler, reply, &opts);
+  int rc = spk_app_route_ex(app, method, route, handler, handler_data, &opts);
   if (rc != SPK_OK) {
     snprintf(err, errlen, "route registration %s %s failed: %s (%s)", method, route,
              spk_err_name(rc), spk_app_last_error(app));
@@ -408,7 +415,7 @@ spk_app_t *fx_app_build(fx_fixture_t *fx, char *err, size_t errlen) {
    * produce. */
   if (req_method && strcmp(req_method, method) != 0 && fx->expected_status < 400 &&
       !core_answers(fx, req_method, method)) {
-    rc = spk_app_route_ex(app, req_method, route, fx_handler, reply, &opts);
+    rc = spk_app_route_ex(app, req_method, route, handler, handler_data, &opts);
     if (rc != SPK_OK && rc != SPK_EEXIST) {
       snprintf(err, errlen, "route registration %s %s failed: %s (%s)", req_method, route,
                spk_err_name(rc), spk_app_last_error(app));

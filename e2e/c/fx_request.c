@@ -201,7 +201,7 @@ static int multipart_file(spk__buf_t *b, const spk_json_value_t *f, char *err, s
 }
 
 /* Standard base64 (RFC 4648, padding optional) appended to b; -1 on a bad character. */
-static int base64_decode(spk__buf_t *b, const char *s) {
+int fx_base64_decode(spk__buf_t *b, const char *s) {
   unsigned acc = 0;
   int bits = 0;
   for (; *s && *s != '='; s++) {
@@ -293,7 +293,7 @@ int fx_request_build(fx_fixture_t *fx, const char *host, fx_request_t *out, char
     encode_pairs(a, &body, form);
     default_ct = req_ct ? req_ct : "application/x-www-form-urlencoded";
   } else if (body_b64) {
-    if (base64_decode(&body, body_b64) != 0) {
+    if (fx_base64_decode(&body, body_b64) != 0) {
       snprintf(err, errlen, "request.body_base64 is not base64");
       rc = -1;
     }

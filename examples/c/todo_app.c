@@ -5,6 +5,7 @@
  *   POST   /todos             create from the raw body text: {"id":1,"title":"<body>","done":false}
  *   GET    /todos/{id:int}    one todo or 404
  *   DELETE /todos/{id:int}    204 or 404
+ *   GET    /events, /events/ticker, /export.ndjson   see realtime_routes.h
  *
  * Usage: spikard-example [--host H] [--port N] [--workers N]
  * Handlers run on several worker threads, so the store takes a lock. */
@@ -14,6 +15,8 @@
 #include <string.h>
 
 #include <spikard.h>
+
+#include "realtime_routes.h"
 
 #define MAX_TODOS 1024
 #define MAX_TITLE 256
@@ -149,6 +152,7 @@ int main(int argc, char **argv) {
   if (!rc) rc = spk_app_route(app, "POST", "/todos", create_todo, &store);
   if (!rc) rc = spk_app_route(app, "GET", "/todos/{id:int}", get_todo, &store);
   if (!rc) rc = spk_app_route(app, "DELETE", "/todos/{id:int}", delete_todo, &store);
+  if (!rc) rc = realtime_routes_register(app); /* SSE + streaming: realtime_routes.h */
   spk_server_t *server = NULL;
   if (!rc) rc = spk_server_new(&server, app, &cfg);
   if (rc) {

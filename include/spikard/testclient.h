@@ -37,6 +37,12 @@ typedef struct spk_test_response {
   size_t body_len;
   char *raw;                       /* the exact bytes the pipeline produced (NUL-terminated) */
   size_t raw_len;
+  /* A chunked (streamed) body: the size of every chunk as it was framed, in order, and whether
+   * the terminating chunk was missing (an aborted stream: the connection closed mid-body). The
+   * body is then what arrived. NULL / 0 for other bodies. */
+  size_t *chunk_sizes;
+  size_t chunk_count;
+  int incomplete;
 } spk_test_response_t;
 
 /* Freezes the app. NULL when out of memory. */

@@ -22,6 +22,7 @@ void spk__mw_app_free(spk__mw_app_t *mw) {
   spk__mw_timeout_free(mw->timeout);
   spk__mw_bodylimit_free(mw->bodylimit);
   spk__mw_accesslog_free(mw->accesslog);
+  spk__mw_sse_free(mw->sse);
   memset(mw, 0, sizeof(*mw));
 }
 
@@ -30,6 +31,7 @@ void spk__mw_route_free(spk__mw_route_t *mw) {
   spk__mw_compress_free(mw->compress);
   spk__mw_timeout_free(mw->timeout);
   spk__mw_bodylimit_free(mw->bodylimit);
+  spk__mw_sse_free(mw->sse);
   memset(mw, 0, sizeof(*mw));
 }
 
@@ -65,7 +67,7 @@ SPK_EXTERN int spk_app_configure(spk_app_t *app, const char *json) {
   spk__mw_app_t next = {0};
   unsigned named = 0; /* which sections this call names */
   enum { M_COMP = 1, M_RATE = 2, M_CORS = 4, M_AUTH = 8, M_STATIC = 16, M_REQID = 32,
-         M_TIMEOUT = 64, M_BODY = 128, M_LOG = 256 };
+         M_TIMEOUT = 64, M_BODY = 128, M_LOG = 256, M_SSE = 512 };
   const spk_json_value_t *jwt = NULL, *api_key = NULL;
   spk__bg_config_t bg = {0};
   int bg_named = 0;
@@ -107,11 +109,14 @@ SPK_EXTERN int spk_app_configure(spk_app_t *app, const char *json) {
     } else if (!strcmp(key, "background_tasks")) {
       bg_named = 1;
       rc = spk__bg_configure(v, &bg, msg, sizeof(msg));
+    } else if (!strcmp(key, "sse")) {
+      named |= M_SSE;
+      rc = spk__mw_sse_configure(v, &next.sse, msg, sizeof(msg));
     } else {
       snprintf(msg, sizeof(msg), "unknown section (known: compression, rate_limit, cors, "
                                  "jwt_auth, api_key_auth, static_files, request_id, "
                                  "request_timeout, body_limit, access_log, "
-                                 "background_tasks)");
+                                 "background_tasks, sse)");
       rc = SPK_EINVAL;
     }
     if (rc) snprintf(app->last_error, sizeof(app->last_error), "\"%s\": %s", section, msg);
@@ -141,6 +146,7 @@ SPK_EXTERN int spk_app_configure(spk_app_t *app, const char *json) {
   SWAP(M_TIMEOUT, timeout, spk__mw_timeout_free)
   SWAP(M_BODY, bodylimit, spk__mw_bodylimit_free)
   SWAP(M_LOG, accesslog, spk__mw_accesslog_free)
+  SWAP(M_SSE, sse, spk__mw_sse_free)
 #undef SWAP
   if (named & M_BODY) app->limits.max_body_bytes = spk__mw_bodylimit_bytes(cur->bodylimit);
   if (bg_named) spk__bg_set_config(app->bg, &bg);
@@ -168,9 +174,11 @@ int spk__mw_route_configure(const char *json, spk__mw_route_t *out, char *err, s
       rc = spk__mw_timeout_configure(v, &out->timeout, msg, sizeof(msg));
     } else if (!strcmp(key, "body_limit")) {
       rc = spk__mw_bodylimit_configure(v, &out->bodylimit, msg, sizeof(msg));
+    } else if (!strcmp(key, "sse")) {
+      rc = spk__mw_sse_configure(v, &out->sse, msg, sizeof(msg));
     } else {
       snprintf(msg, sizeof(msg),
-               "unknown section (per route: cors, compression, request_timeout, body_limit)");
+               "unknown section (per route: cors, compression, request_timeout, body_limit, sse)");
       rc = SPK_EINVAL;
     }
     if (rc) snprintf(err, errlen, "middleware \"%s\": %s", key, msg);

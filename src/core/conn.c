@@ -13,11 +13,13 @@
 #include "core/app_internal.h"
 #include "core/conn.h"
 #include "core/exchange.h"
+#include "core/stream_internal.h"
 #include "util/alloc.h"
 #include "util/strutil.h"
 
 enum conn_state { ST_HEAD, ST_BODY, ST_HANDLER };
-enum timer_kind { TIMER_NONE, TIMER_KEEPALIVE, TIMER_HEADER, TIMER_BODY, TIMER_WRITE, TIMER_HANDLER };
+enum timer_kind { TIMER_NONE, TIMER_KEEPALIVE, TIMER_HEADER, TIMER_BODY, TIMER_WRITE, TIMER_HANDLER,
+                  TIMER_STREAM /* a streamed body is idle: SSE keep-alive */ };
 
 /* Stop reading while this many responses are still being written (back-pressure). */
 #define MAX_PENDING_WRITES 8
@@ -51,7 +53,9 @@ struct spk__conn {
   int shutting_down;
   int peer_eof;
   int aborted;                /* the socket is gone: produce no more bytes */
-  spk__exchange_t *streaming; /* its file body is being sent; next requests wait */
+  spk__exchange_t *streaming; /* its file or stream body is being sent; next requests wait */
+  int stream_busy;            /* a write of the stream body is in flight (one at a time) */
+  int stream_last;            /* ...and it completes the body */
   enum timer_kind timer;
   spk_h1_date_t date;
 };
@@ -70,6 +74,7 @@ static void arm_timer(spk__conn_t *c, enum timer_kind kind, int progress) {
     case TIMER_HEADER: ms = l->header_timeout_ms; break;
     case TIMER_BODY: ms = l->body_timeout_ms; break;
     case TIMER_WRITE: ms = l->body_timeout_ms; break;
+    case TIMER_STREAM: ms = spk__stream_idle_ms(c->streaming->res.stream); break;
     case TIMER_HANDLER: { /* the request timeout, counted from the start of the pipeline */
       uint64_t spent = (spk__now_ns() - c->cur->start_ns) / 1000000u;
       ms = spent >= c->cur->timeout_ms ? 1 : c->cur->timeout_ms - (uint32_t)spent;
@@ -138,6 +143,31 @@ static void write_iov(spk__conn_t *c, const spk__iov_t *iov, size_t n, void *tok
 /* The write token of a streamed file's chunks: an address inside the exchange, distinct from
  * the exchange itself (whose token means "free me"). */
 static void *stream_token(spk__exchange_t *ex) { return &ex->res.file_fd; }
+/* ...and of a generated stream's writes. */
+static void *gen_token(spk__exchange_t *ex) { return &ex->res.stream; }
+
+/* Write what the stream has next (one write in flight at a time), or finish it. */
+static void gen_pump(spk__conn_t *c) {
+  spk__exchange_t *ex = c->streaming;
+  if (!ex || !ex->res.stream || c->stream_busy) return;
+  spk__iov_t iov;
+  int last = 0;
+  /* Gone, or the server shuts down: an endless stream must not hold the shutdown. */
+  int r = c->aborted || c->shutting_down ? SPK__STREAM_ABORT
+                                         : spk__stream_next(ex->res.stream, &iov, &last);
+  if (r == SPK__STREAM_IDLE) return;
+  if (r == SPK__STREAM_WRITE) {
+    c->stream_busy = 1;
+    c->stream_last = last;
+    write_iov(c, &iov, 1, gen_token(ex));
+    return;
+  }
+  /* Done, or aborted: no terminating chunk, and the connection closes so that the client
+   * sees an incomplete body. */
+  if (r == SPK__STREAM_ABORT) c->closing = 1;
+  c->streaming = NULL;
+  spk__exchange_free(ex);
+}
 
 /* Read the next chunk of the streaming file body and queue it (after `head` when given).
  * Returns 0 when a write was queued. When the file fails (truncated, unreadable) the promised
@@ -187,7 +217,9 @@ static void send_response(spk__conn_t *c) {
       .minor_version = ex->req.minor_version,
       .headers = res->headers,
       .header_count = res->header_count,
-      .content_length = no_body ? -1 : (int64_t)spk__res_body_size(res),
+      .content_length = no_body ? -1
+                        : res->stream ? spk__stream_content_length(res->stream)
+                                      : (int64_t)spk__res_body_size(res),
       .keep_alive = keep_alive,
       .date = c->date.text,
       .no_body_framing = no_body,
@@ -198,8 +230,22 @@ static void send_response(spk__conn_t *c) {
     return;
   }
   spk__iov_t iov[2] = {{ex->head_out.data, ex->head_out.len}, {res->body, res->body_len}};
-  int head_only = no_body || ex->req.method == SPK_METHOD_HEAD || !spk__res_body_size(res);
+  int head_only = no_body || ex->req.method == SPK_METHOD_HEAD ||
+                  (!spk__res_body_size(res) && !res->stream);
   if (!keep_alive) c->closing = 1;
+  if (!head_only && res->stream) {
+    /* The head alone, then the body as the stream produces it (gen_pump). HTTP/1.0 has no
+     * chunked coding: an unknown length is delimited by closing the connection. */
+    int chunked = h.content_length < 0 && ex->req.minor_version >= 1;
+    if (h.content_length < 0 && !chunked) c->closing = 1;
+    write_iov(c, iov, 1, NULL);
+    c->streaming = ex;
+    c->stream_busy = 0;
+    c->stream_last = 0;
+    spk__stream_start(res->stream, c, chunked);
+    gen_pump(c);
+    return;
+  }
   if (!head_only && res->has_file) {
     c->streaming = ex;
     stream_next(c, &iov[0]);
@@ -280,6 +326,7 @@ static spk__exchange_t *start_exchange(spk__conn_t *c, const spk_h1_request_t *h
   ex->conn = c;
   ex->wake = c->io->wake;
   ex->wake_data = c->wake_data;
+  ex->wake_stream = c->io->wake_stream;
   spk_req_t *req = &ex->req;
   char *copy = spk__arena_alloc(&ex->arena, h->head_len + 1);
   spk_h1_header_t *hdrs = spk__arena_alloc(&ex->arena, (h->header_count + 1) * sizeof(*hdrs));
@@ -438,16 +485,27 @@ need_more:
   return SPK__CONN_CONTINUE;
 }
 
+/* What a closing connection asks for: CLOSE, except while a generated stream is still
+ * producing (Connection: close, HTTP/1.0) — the driver must keep the socket for it, and the
+ * stream's last write completion says CLOSE. */
+static spk__conn_action_t closing_action(const spk__conn_t *c) {
+  return c->streaming && c->streaming->res.stream && !c->aborted ? SPK__CONN_PAUSE
+                                                                 : SPK__CONN_CLOSE;
+}
+
 static spk__conn_action_t process(spk__conn_t *c) {
   for (;;) {
-    if (c->closing) return SPK__CONN_CLOSE;
+    if (c->closing) return closing_action(c);
     spk__conn_action_t a;
     switch (c->state) {
       case ST_HANDLER:
         return SPK__CONN_PAUSE;
       case ST_HEAD:
         if (c->pending_writes >= MAX_PENDING_WRITES || c->streaming) {
-          set_timer(c, TIMER_WRITE);
+          /* An idle generated stream waits for its producer, not for the client. */
+          set_timer(c, c->streaming && !c->pending_writes && c->streaming->res.stream
+                           ? TIMER_STREAM
+                           : TIMER_WRITE);
           return SPK__CONN_PAUSE;
         }
         if (c->in.len == 0) {
@@ -509,8 +567,25 @@ spk__conn_action_t spk__conn_write_done(spk__conn_t *c, void *token) {
       spk__exchange_free(ex);
     }
   }
+  if (c->streaming && token == gen_token(c->streaming)) {
+    token = NULL;
+    c->stream_busy = 0;
+    spk__stream_written(c->streaming->res.stream);
+    if (c->stream_last || c->aborted) {
+      spk__exchange_t *ex = c->streaming;
+      c->streaming = NULL;
+      spk__exchange_free(ex); /* complete, or the socket died: cancel (stream.c) */
+    } else {
+      gen_pump(c);
+    }
+  }
   if (token) spk__exchange_free(token);
-  if (c->closing) return SPK__CONN_CLOSE;
+  if (c->closing) return closing_action(c);
+  return process(c);
+}
+
+spk__conn_action_t spk__conn_stream_wake(spk__conn_t *c) {
+  gen_pump(c);
   return process(c);
 }
 
@@ -554,6 +629,12 @@ spk__conn_action_t spk__conn_timeout(spk__conn_t *c) {
       return fail(c, 408, "The request was not received in time");
     case TIMER_HANDLER:
       return handler_timed_out(c);
+    case TIMER_STREAM: /* idle event stream: a keep-alive comment */
+      if (c->streaming && c->streaming->res.stream) {
+        spk__stream_keepalive(c->streaming->res.stream);
+        gen_pump(c);
+      }
+      return process(c);
     case TIMER_KEEPALIVE:
     case TIMER_WRITE: /* the client stopped reading: nothing sensible left to send */
       c->closing = 1;

@@ -19,6 +19,7 @@
 
 typedef struct spk__conn spk__conn_t;
 typedef struct spk__exchange spk__exchange_t;
+struct spk_stream;
 
 typedef struct spk__iov {
   const void *base;
@@ -44,6 +45,12 @@ typedef struct spk__conn_io {
    * (a request timeout answers 408 without waiting for the handler), so that the late end
    * always finds a live loop. */
   void (*hold)(void *wake_data, int delta);
+  /* From any thread, may be NULL (no streamed responses then): a streamed response has bytes
+   * or news for the loop. Called with the loop-level `wake_data`; the owner thread must then
+   * call spk__stream_deliver(s) and, when it returns a connection, spk__conn_stream_wake on
+   * it. A wake that can no longer be delivered (the loop has exited) is dropped with
+   * spk__stream_wake_drop. */
+  void (*wake_stream)(void *wake_data, struct spk_stream *s);
 } spk__conn_io_t;
 
 /* What the driver must do next, returned by most calls. */
@@ -91,6 +98,12 @@ spk__conn_action_t spk__conn_shutdown(spk__conn_t *c);
 /* The socket is gone (reset, closed): the remaining writes will be reported as done, but no
  * further bytes are produced (a file body being streamed stops). */
 void spk__conn_abort(spk__conn_t *c);
+
+/* Streams (core/stream.c): the owner thread delivers a wake_stream. Returns the connection to
+ * run spk__conn_stream_wake on, or NULL (the stream is gone from its connection). */
+spk__conn_t *spk__stream_deliver(struct spk_stream *s);
+void spk__stream_wake_drop(struct spk_stream *s);
+spk__conn_action_t spk__conn_stream_wake(spk__conn_t *c);
 
 /* Update the cached Date (once a second per loop is enough). */
 void spk__conn_set_now(spk__conn_t *c, int64_t unix_sec);

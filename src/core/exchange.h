@@ -72,6 +72,7 @@ struct spk_res {
   uint64_t file_off;
   uint64_t file_len;
   char *file_buf;
+  struct spk_stream *stream; /* a streamed body (core/stream.c), or NULL */
 };
 
 /* Dispatch state: who owns the response right now. */
@@ -93,6 +94,7 @@ struct spk__exchange {
   spk__conn_t *conn; /* owner connection; NULL once orphaned (owner thread only) */
   void (*wake)(void *wake_data, spk__exchange_t *ex);
   void *wake_data;
+  void (*wake_stream)(void *wake_data, struct spk_stream *s); /* the driver's, for streams */
   atomic_int state;
   atomic_int ended;
   atomic_int orphaned; /* its connection gave it up (request timeout): free it when it ends */

@@ -55,6 +55,7 @@ struct spk__mw_reqid;
 struct spk__mw_timeout;
 struct spk__mw_bodylimit;
 struct spk__mw_accesslog;
+struct spk__mw_sse;
 
 SPK__MW_CONFIGURE(compress);   /* "compression"   mw_compress.c */
 SPK__MW_CONFIGURE(ratelimit);  /* "rate_limit"    mw_ratelimit.c */
@@ -65,6 +66,7 @@ SPK__MW_CONFIGURE(reqid);      /* "request_id"    mw_reqid.c */
 SPK__MW_CONFIGURE(timeout);    /* "request_timeout" mw_timeout.c */
 SPK__MW_CONFIGURE(bodylimit);  /* "body_limit"    mw_bodylimit.c */
 SPK__MW_CONFIGURE(accesslog);  /* "access_log"    mw_accesslog.c */
+SPK__MW_CONFIGURE(sse);        /* "sse"           sse.c (keep-alive interval) */
 
 /* Auth takes two sections; it is configured through this instead of the generic compiler's
  * `cfg` (either may be NULL; both NULL → *out = NULL). */
@@ -82,6 +84,7 @@ typedef struct spk__mw_app {
   struct spk__mw_timeout *timeout;
   struct spk__mw_bodylimit *bodylimit;
   struct spk__mw_accesslog *accesslog;
+  struct spk__mw_sse *sse;
 } spk__mw_app_t;
 
 /* A route's overrides (NULL members inherit the app's). */
@@ -91,6 +94,7 @@ typedef struct spk__mw_route {
   int compress_off; /* "compression": false */
   struct spk__mw_timeout *timeout;
   struct spk__mw_bodylimit *bodylimit;
+  struct spk__mw_sse *sse;
 } spk__mw_route_t;
 
 void spk__mw_app_free(spk__mw_app_t *mw);

@@ -29,12 +29,18 @@
  *   5. the body is encoded with an output limit of its own size − 1: an encoding that does not
  *      shrink the body is abandoned and the identity body is sent;
  *   6. the encoded body replaces the old one (owned buffer), Content-Encoding is set and a
- *      strong ETag is weakened (W/"…": the bytes differ from the identity representation's). */
+ *      strong ETag is weakened (W/"…": the bytes differ from the identity representation's).
+ *
+ * Streamed bodies (stream.h) of unknown length follow the same rules minus min_size (the size
+ * is not known when the head goes out): the stream gets a streaming encoder and every chunk is
+ * fed and flushed (each arrives decodable). Event streams are never compressed (the type rule
+ * above), nor streams with a Content-Length announced up front. */
 #include <stdio.h>
 #include <string.h>
 
 #include "core/exchange.h"
 #include "core/mw.h"
+#include "core/stream_internal.h"
 #include "proto/compress.h"
 #include "util/alloc.h"
 #include "util/strutil.h"
@@ -315,7 +321,32 @@ static spk_coding_t negotiate(const spk__exchange_t *ex, unsigned enabled) {
   return spk_accept_encoding_choose(&ae, enabled);
 }
 
+static void stream_finish(spk__exchange_t *ex, const struct spk__mw_compress *c) {
+  spk_res_t *res = &ex->res;
+  int st = res->status;
+  if (st < 200 || st == 204 || st == 304 || st == 206) return;
+  if (spk__stream_is_sse(res->stream) || spk__stream_content_length(res->stream) >= 0) return;
+  if (res_find(res, "content-encoding") || res_find(res, "content-range")) return;
+  if (any_has(res, "cache-control", "no-transform") || !compressible_type(res)) return;
+  add_vary(ex);
+  spk_coding_t coding = negotiate(ex, c->enabled);
+  if (coding == SPK_CODING_IDENTITY || ex->req.method == SPK_METHOD_HEAD) return;
+  spk_encoder_t *enc;
+  if (spk_encoder_new(&enc, coding, c->level[coding], 0) != SPK_OK) return; /* identity */
+  const char *name = spk_coding_name(coding);
+  if (res_add(ex, "Content-Encoding", name, strlen(name)) != SPK_OK) {
+    spk_encoder_free(enc);
+    return;
+  }
+  spk__stream_set_encoder(res->stream, enc);
+  weaken_etag(ex);
+}
+
 void spk__mw_compress_finish(spk__exchange_t *ex, const struct spk__mw_compress *c) {
+  if (ex->res.stream) {
+    stream_finish(ex, c);
+    return;
+  }
   if (!eligible(ex, c)) return;
   add_vary(ex);
   spk_coding_t coding = negotiate(ex, c->enabled);

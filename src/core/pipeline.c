@@ -16,6 +16,7 @@
 #include "core/exchange.h"
 #include "core/hooks.h"
 #include "core/mw.h"
+#include "core/stream_internal.h"
 #include "util/alloc.h"
 #include "util/strutil.h"
 
@@ -43,6 +44,7 @@ spk__exchange_t *spk__exchange_new(const spk_app_t *app) {
 void spk__exchange_free(spk__exchange_t *ex) {
   if (!ex) return;
   if (ex->di) spk__di_request_end(ex);
+  if (ex->res.stream) spk__stream_detach(ex->res.stream);
   if (ex->bg) spk__bg_request_end(ex); /* the response is out (or discarded): run its tasks */
   if (ex->res.release) ex->res.release(ex->res.release_data);
   if (ex->res.json) spk__buf_free(&ex->res.json->out);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "core/exchange.h"
+#include "core/stream_internal.h"
 #include "util/alloc.h"
 #include "util/strutil.h"
 
@@ -84,6 +85,8 @@ SPK_EXTERN int spk_res_get_header(const spk_res_t *res, const char *name, spk_st
 }
 
 static void drop_body(spk_res_t *res) {
+  if (res->stream) spk__stream_detach(res->stream); /* a replaced stream is cancelled */
+  res->stream = NULL;
   if (res->has_file) close(res->file_fd);
   res->has_file = 0;
   if (res->release) res->release(res->release_data);

@@ -24,6 +24,7 @@ struct spk_test_client {
   pthread_mutex_t mu;
   pthread_cond_t cv;
   spk__exchange_t *woken; /* one exchange at a time: a connection has one request in flight */
+  spk__buf_t stream_wakes; /* spk_stream_t * queued by tc_wake_stream (under mu) */
   size_t orphans;         /* timed-out exchanges still in their handlers' hands (under mu) */
 };
 
@@ -46,14 +47,49 @@ static void tc_wake(void *wake_data, spk__exchange_t *ex) {
   pthread_mutex_lock(&client->mu);
   int orphan = atomic_load(&ex->orphaned); /* set under mu by a request timeout */
   if (orphan) {
-    /* Answered 408 already: nobody waits for it. Free it before letting the client go. */
+    /* Answered 408 already: nobody waits for it. Free it before letting the client go, but
+     * outside mu: freeing may detach a stream, whose lock a pushing thread holds while it
+     * takes mu (tc_wake_stream). */
+    pthread_mutex_unlock(&client->mu);
     spk__exchange_release_orphan(ex);
+    pthread_mutex_lock(&client->mu);
     client->orphans--;
   } else {
     client->woken = ex;
   }
   pthread_cond_broadcast(&client->cv);
   pthread_mutex_unlock(&client->mu);
+}
+
+/* A streamed response has news: queue it for the run loop (any thread; called under the
+ * stream's lock while the stream is attached, so the client is alive). */
+static void tc_wake_stream(void *wake_data, struct spk_stream *s) {
+  spk_test_client_t *client = wake_data;
+  pthread_mutex_lock(&client->mu);
+  while (spk__buf_append(&client->stream_wakes, &s, sizeof(s)) != SPK_OK) {
+    /* Never lose a wake (the stream's reference rides on it): wait for memory. */
+    pthread_mutex_unlock(&client->mu);
+    struct timespec ts = {0, 1000000};
+    nanosleep(&ts, NULL);
+    pthread_mutex_lock(&client->mu);
+  }
+  pthread_cond_broadcast(&client->cv);
+  pthread_mutex_unlock(&client->mu);
+}
+
+/* Deliver queued stream wakes (owner thread): the connection pumps (`conn` may be NULL: the
+ * run is over and the wakes are only dropped). */
+static spk__conn_action_t deliver_stream_wakes(spk__buf_t *wakes, spk__conn_t *conn,
+                                               spk__conn_action_t action) {
+  size_t n = wakes->len / sizeof(struct spk_stream *);
+  for (size_t i = 0; i < n; i++) {
+    struct spk_stream *s;
+    memcpy(&s, wakes->data + i * sizeof(s), sizeof(s));
+    spk__conn_t *c = spk__stream_deliver(s);
+    if (c && c == conn) action = spk__conn_stream_wake(c);
+  }
+  spk__buf_free(wakes);
+  return action;
 }
 
 /* Header, body and keep-alive timers mean nothing in memory (a request is complete when it is
@@ -63,7 +99,7 @@ static void tc_set_timer(void *io_data, uint32_t ms) {
   call->timer_ms = ms;
 }
 
-static const spk__conn_io_t tc_io = {tc_write, tc_wake, tc_set_timer, NULL};
+static const spk__conn_io_t tc_io = {tc_write, tc_wake, tc_set_timer, NULL, tc_wake_stream};
 
 SPK_EXTERN spk_test_client_t *spk_test_client_new(spk_app_t *app) {
   if (!app || spk_app_freeze(app) != SPK_OK) return NULL;
@@ -81,7 +117,10 @@ SPK_EXTERN void spk_test_client_free(spk_test_client_t *client) {
    * tc_wake: wait for it, as a server waits for its held exchanges. */
   pthread_mutex_lock(&client->mu);
   while (client->orphans) pthread_cond_wait(&client->cv, &client->mu);
+  spk__buf_t wakes = client->stream_wakes;
+  client->stream_wakes = (spk__buf_t){0};
   pthread_mutex_unlock(&client->mu);
+  deliver_stream_wakes(&wakes, NULL, SPK__CONN_CLOSE);
   pthread_mutex_destroy(&client->mu);
   pthread_cond_destroy(&client->cv);
   spk__free(client);
@@ -104,6 +143,53 @@ SPK_EXTERN int spk_test_client_drain(spk_test_client_t *client, uint32_t timeout
   if (timed_out) return SPK_ETIMEDOUT;
   uint64_t spent_ms = (spk__now_ns() - start) / 1000000u;
   return spk_app_bg_wait(client->app, spent_ms >= timeout_ms ? 0 : timeout_ms - (uint32_t)spent_ms);
+}
+
+/* A chunked body: the data, every chunk's size, and whether the last chunk came. The
+ * connection is over when we parse, so a missing end is an incomplete (aborted) body, not a
+ * reason to wait. 1, or 0 when malformed / out of memory. */
+static int parse_chunked(const char *p, size_t len, spk_test_response_t *out) {
+  spk__buf_t body = {0}, sizes = {0};
+  size_t i = 0;
+  int ok = 1, complete = 0;
+  while (ok && i < len) {
+    size_t size = 0, k = i;
+    int digits = 0;
+    for (; k < len; k++) {
+      char c = p[k];
+      int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                             : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+      if (v < 0 || size > (SIZE_MAX >> 4)) break;
+      size = size * 16 + (size_t)v;
+      digits++;
+    }
+    if (k + 1 >= len) break; /* cut inside a size line */
+    if (!digits || p[k] != '\r' || p[k + 1] != '\n') {
+      ok = 0;
+      break;
+    }
+    i = k + 2;
+    if (size == 0) {
+      complete = 1;
+      break;
+    }
+    if (len - i < size + 2) break; /* cut inside a chunk: not counted */
+    if (spk__buf_append(&body, p + i, size) || spk__buf_append(&sizes, &size, sizeof(size)))
+      ok = 0;
+    i += size + 2;
+  }
+  if (ok) {
+    out->body = spk__strndup(body.data ? body.data : "", body.len);
+    out->body_len = body.len;
+    out->chunk_count = sizes.len / sizeof(size_t);
+    out->chunk_sizes = out->chunk_count ? (size_t *)(void *)sizes.data : NULL;
+    out->incomplete = !complete;
+    if (out->chunk_count) sizes.data = NULL; /* owned by the response now */
+    ok = out->body != NULL;
+  }
+  spk__buf_free(&body);
+  spk__buf_free(&sizes);
+  return ok;
 }
 
 /* Parse one response (skipping 1xx) from raw bytes into `out`. 1 when complete. */
@@ -131,6 +217,7 @@ static int parse_response(const char *raw, size_t len, int is_head, spk_test_res
     if (!out->headers) return 0;
     out->status = status;
     int64_t content_length = -1;
+    int chunked = 0;
     const char *line = (const char *)memchr(raw + pos, '\n', (size_t)(end + 2 - (raw + pos))) + 1;
     while (line < end) {
       const char *eol = memchr(line, '\r', (size_t)(end + 1 - line));
@@ -152,10 +239,14 @@ static int parse_response(const char *raw, size_t len, int is_head, spk_test_res
         out->headers[out->header_count].value = value;
         out->header_count++;
         if (strcmp(name, "content-length") == 0) spk__parse_i64(value, vlen, &content_length);
+        if (strcmp(name, "transfer-encoding") == 0 && strstr(value, "chunked")) chunked = 1;
       }
       line = eol + 2;
     }
+    int bodyless = is_head || status == 204 || status == 304;
+    if (chunked && !bodyless) return parse_chunked(raw + head_end, len - head_end, out);
     size_t body_len = content_length > 0 && !is_head ? (size_t)content_length : 0;
+    if (content_length < 0 && !bodyless) body_len = len - head_end; /* delimited by close */
     if (len - head_end < body_len) return 0;
     out->body = spk__strndup(raw + head_end, body_len);
     out->body_len = body_len;
@@ -196,11 +287,22 @@ static int run(spk_test_client_t *client, const char *bytes, size_t len, spk_tes
     if (deadline.tv_nsec >= 1000000000L) deadline.tv_sec++, deadline.tv_nsec -= 1000000000L;
     int timed_out = 0;
     pthread_mutex_lock(&client->mu);
-    while (!client->woken && !timed_out)
+    while (!client->woken && !client->stream_wakes.len && !timed_out)
       if (pthread_cond_timedwait(&client->cv, &client->mu, &deadline) == ETIMEDOUT)
         timed_out = 1;
     spk__exchange_t *ex = client->woken;
     client->woken = NULL;
+    spk__buf_t wakes = client->stream_wakes;
+    client->stream_wakes = (spk__buf_t){0};
+    if (wakes.len) {
+      pthread_mutex_unlock(&client->mu);
+      action = deliver_stream_wakes(&wakes, conn, action);
+      pthread_mutex_lock(&client->mu);
+      if (!ex) {
+        pthread_mutex_unlock(&client->mu);
+        continue;
+      }
+    }
     spk__exchange_t *cur = spk__conn_current(conn);
     if (!ex && timed_out && call.timer_ms && cur) {
       atomic_store(&cur->orphaned, 1); /* under mu: its late end frees it (tc_wake) */
@@ -220,6 +322,12 @@ static int run(spk_test_client_t *client, const char *bytes, size_t len, spk_tes
     action = spk__exchange_conn(ex) ? spk__conn_resume(conn, ex) : SPK__CONN_CLOSE;
   }
   spk__conn_free(conn);
+  /* Wakes queued before the stream was detached: nothing to pump any more. */
+  pthread_mutex_lock(&client->mu);
+  spk__buf_t late = client->stream_wakes;
+  client->stream_wakes = (spk__buf_t){0};
+  pthread_mutex_unlock(&client->mu);
+  deliver_stream_wakes(&late, NULL, SPK__CONN_CLOSE);
   if (spk__buf_append_char(&call.out, '\0') == SPK_OK) call.out.len--; /* raw is a C string too */
   out->raw = call.out.data;
   out->raw_len = call.out.len;
@@ -306,5 +414,6 @@ SPK_EXTERN void spk_test_response_free(spk_test_response_t *res) {
   spk__free(res->headers);
   spk__free(res->body);
   spk__free(res->raw);
+  spk__free(res->chunk_sizes);
   memset(res, 0, sizeof(*res));
 }

@@ -36,7 +36,7 @@ static void io_set_timer(void *io_data, uint32_t ms);
 static void on_close(uv_handle_t *h);
 
 static const spk__conn_io_t spk__tcp_io = {io_write, spk__worker_wake, io_set_timer,
-                                           spk__worker_hold};
+                                           spk__worker_hold, spk__worker_wake_stream};
 
 /* ---- helpers ---- */
 
@@ -421,6 +421,16 @@ void spk__tcp_conn_resume(spk__tcp_conn_t *tc, spk__exchange_t *ex) {
    * still needs the resume to finish the exchange; its writes are then reported as failed. */
   sync_now(tc);
   settle(tc, spk__conn_resume(tc->conn, ex));
+}
+
+void spk__tcp_conn_stream_wake(spk__tcp_conn_t *tc) {
+  if (tc->state != SPK__TC_OPEN) {
+    /* Closing: the stream is detached when the connection is freed; until then a write that
+     * completes still pumps. Nothing to do for the wake itself. */
+    return;
+  }
+  sync_now(tc);
+  settle(tc, spk__conn_stream_wake(tc->conn));
 }
 
 void spk__tcp_conn_shutdown(spk__tcp_conn_t *tc) {

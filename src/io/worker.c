@@ -161,15 +161,38 @@ static void begin_shutdown(spk__worker_t *w) {
 
 /* ---- wake queue ---- */
 
-void spk__worker_wake(void *wake_data, spk__exchange_t *ex) {
-  spk__worker_t *w = wake_data;
+/* The wake queue carries exchanges and, tagged with the low bit, streams (whose wakes are not
+ * held: a stream is attached to a live connection when it wakes). */
+#define STREAM_TAG ((uintptr_t)1)
+static int is_stream_item(spk__exchange_t *item) { return ((uintptr_t)item & STREAM_TAG) != 0; }
+static struct spk_stream *stream_of(spk__exchange_t *item) {
+  return (struct spk_stream *)((uintptr_t)item & ~STREAM_TAG);
+}
+
+/* A queued item nobody will process: the loop is gone. */
+static void drop_item(spk__exchange_t *item) {
+  if (is_stream_item(item))
+    spk__stream_wake_drop(stream_of(item));
+  else
+    spk__exchange_release_orphan(item);
+}
+
+static void wake_push(spk__worker_t *w, spk__exchange_t *ex);
+
+void spk__worker_wake(void *wake_data, spk__exchange_t *ex) { wake_push(wake_data, ex); }
+
+void spk__worker_wake_stream(void *wake_data, struct spk_stream *s) {
+  wake_push(wake_data, (spk__exchange_t *)((uintptr_t)s | STREAM_TAG));
+}
+
+static void wake_push(spk__worker_t *w, spk__exchange_t *ex) {
   for (;;) {
     uv_mutex_lock(&w->wake_mu);
     if (w->dead) {
       /* The loop has exited, so every connection is gone: the exchange is an orphan and no
        * other thread can touch it any more. */
       uv_mutex_unlock(&w->wake_mu);
-      spk__exchange_release_orphan(ex);
+      drop_item(ex);
       return;
     }
     if (w->wake_len == w->wake_cap) {
@@ -213,6 +236,11 @@ static void drain_wakes(spk__worker_t *w) {
 
     for (size_t i = 0; i < n; i++) {
       spk__exchange_t *ex = q[i];
+      if (is_stream_item(ex)) {
+        spk__conn_t *sc = spk__stream_deliver(stream_of(ex));
+        if (sc) spk__tcp_conn_stream_wake(spk__conn_io_data(sc));
+        continue;
+      }
       spk__conn_t *conn = spk__exchange_conn(ex);
       if (conn)
         spk__tcp_conn_resume(spk__conn_io_data(conn), ex);
@@ -305,6 +333,10 @@ void spk__worker_main(void *arg) {
   uv_mutex_unlock(&w->wake_mu);
   for (size_t i = 0; i < n; i++) {
     spk__exchange_t *ex = w->wake_q[i];
+    if (is_stream_item(ex)) {
+      drop_item(ex);
+      continue;
+    }
     spk__conn_t *conn = spk__exchange_conn(ex);
     if (conn)
       spk__io_log("worker %d: exchange still attached after loop exit", w->index);
@@ -341,7 +373,7 @@ void spk__worker_destroy(spk__worker_t *w) {
   }
   if (w->wake_mu_ok) {
     /* Late wakes (handlers that finished after the workers exited) were released inline. */
-    for (size_t i = 0; i < w->wake_len; i++) spk__exchange_release_orphan(w->wake_q[i]);
+    for (size_t i = 0; i < w->wake_len; i++) drop_item(w->wake_q[i]);
     w->wake_len = 0;
     uv_mutex_destroy(&w->wake_mu);
     w->wake_mu_ok = 0;

@@ -114,6 +114,8 @@ void spk__worker_main(void *arg);
 void spk__worker_destroy(spk__worker_t *w);
 /* io->wake: any thread. */
 void spk__worker_wake(void *wake_data, spk__exchange_t *ex);
+/* io->wake_stream: any thread. */
+void spk__worker_wake_stream(void *wake_data, struct spk_stream *s);
 /* Owner thread: exchanges handed out (spk__conn_io_t.hold). */
 void spk__worker_hold(void *wake_data, int delta);
 /* The worker's current wall-clock second (loop thread). */
@@ -170,6 +172,8 @@ struct spk__tcp_conn {
 int spk__tcp_conn_accept(spk__worker_t *w);
 /* Resume after an async completion (loop thread). */
 void spk__tcp_conn_resume(spk__tcp_conn_t *tc, spk__exchange_t *ex);
+/* A streamed response of this connection was woken (loop thread). */
+void spk__tcp_conn_stream_wake(spk__tcp_conn_t *tc);
 /* Graceful shutdown of one connection. */
 void spk__tcp_conn_shutdown(spk__tcp_conn_t *tc);
 /* Cut the connection now. */

@@ -21,6 +21,7 @@
  *   POST /cors           like /echo, with route CORS (origin https://a.example, POST,
  *                        Content-Type, credentials)
  *   POST /bg/tasks, GET /bg/state   background tasks (test_server_bg.c)
+ *   GET  /stream/...     streaming routes, see stream_routes.c
  */
 #include <errno.h>
 #include <pthread.h>
@@ -33,6 +34,7 @@
 #include "spikard.h"
 
 int test_server_bg_routes(spk_app_t *app);
+int stream_routes_register(spk_app_t *app); /* stream_routes.c */
 
 /* Async handler threads still running: main waits for them before freeing the server, because
  * spk_res_end wakes the server's loop. */
@@ -263,6 +265,7 @@ int main(int argc, char **argv) {
   if (!rc) rc = spk_app_route(app, "GET", "/json", json, NULL);
   if (!rc) rc = spk_app_route(app, "GET", "/users/{id:int}", user, NULL);
   if (!rc) rc = spk_app_route(app, "GET", "/headers", headers, NULL);
+  if (!rc) rc = stream_routes_register(app); /* streaming routes: stream_routes.c */
   spk_route_options_t limited = {0}, cors = {0};
   limited.middleware = "{\"body_limit\": {\"max_bytes\": 64}}";
   cors.middleware = "{\"cors\": {\"allowed_origins\": [\"https://a.example\"], "
