@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "core/app_internal.h"
+#include "core/ws_internal.h"
 #include "core/contract.h"
 #include "core/di_internal.h"
 #include "core/hooks.h"
@@ -47,6 +48,7 @@ SPK_EXTERN void spk_app_free(spk_app_t *app) {
   spk__mw_app_free(&app->mw);
   spk__hooks_free(app->hooks);
   spk__di_free(app->di);
+  spk__ws_routes_free(app->ws_routes);
   spk__free(app);
 }
 

@@ -40,6 +40,7 @@ struct spk_app {
   int route_body_limits;     /* some route has its own body limit (conn.c checks at head) */
   struct spk__hooks *hooks;  /* NULL: no hook registered */
   struct spk__di *di;        /* NULL: no provider registered */
+  struct spk__ws_route *ws_routes; /* WebSocket routes' data (ws_route.c) */
   int frozen;
 };
 

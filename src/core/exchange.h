@@ -111,6 +111,7 @@ struct spk__exchange {
   /* Admitted by the rate limiter with headers on: finish adds RateLimit-* (mw_ratelimit.c). */
   const struct spk__mw_ratelimit *ratelimit;
   uint32_t rl_remaining, rl_reset_s;
+  struct spk__ws_upgrade *ws_upgrade; /* a valid WebSocket handshake (101): switch protocols */
   spk__buf_t head_out; /* serialized response head */
   spk__buf_t body_in;  /* request body being received (heap) */
 };
