@@ -154,7 +154,8 @@ int spk_ws_deflate_decompress(spk_ws_deflate_t *d, const void *in, size_t n, siz
     d->inf_ok = 1;
   }
   out->len = 0;
-  for (int part = 0; part < 2; part++) {
+  int ended = 0;
+  for (int part = 0; part < 2 && !ended; part++) {
     d->inf.next_in = part ? (Bytef *)(uintptr_t)tail : (Bytef *)(uintptr_t)in;
     d->inf.avail_in = part ? 4u : (uInt)n;
     while (d->inf.avail_in > 0) {
@@ -170,7 +171,7 @@ int spk_ws_deflate_decompress(spk_ws_deflate_t *d, const void *in, size_t n, siz
       if (rc == Z_STREAM_END) {
         /* A final block (BFINAL) ends the stream; the next message starts a new one. */
         inflateReset(&d->inf);
-        if (d->inf.avail_in && part == 0) return SPK_EPROTO;
+        ended = 1; /* what follows the final block (the appended tail) is not data */
         break;
       }
       if (rc != Z_OK && rc != Z_BUF_ERROR) return SPK_EPROTO;
