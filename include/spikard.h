@@ -30,5 +30,7 @@
 #include "spikard/middleware.h"
 #include "spikard/hooks.h"
 #include "spikard/di.h"
+#include "spikard/websocket.h"
+#include "spikard/testclient_ws.h"
 
 #endif

@@ -15,6 +15,8 @@
 
 #include <spikard.h>
 
+#include "ws_routes.h"
+
 #define MAX_TODOS 1024
 #define MAX_TITLE 256
 
@@ -149,6 +151,7 @@ int main(int argc, char **argv) {
   if (!rc) rc = spk_app_route(app, "POST", "/todos", create_todo, &store);
   if (!rc) rc = spk_app_route(app, "GET", "/todos/{id:int}", get_todo, &store);
   if (!rc) rc = spk_app_route(app, "DELETE", "/todos/{id:int}", delete_todo, &store);
+  if (!rc) rc = ws_routes_register(app);
   spk_server_t *server = NULL;
   if (!rc) rc = spk_server_new(&server, app, &cfg);
   if (rc) {
