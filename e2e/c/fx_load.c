@@ -34,9 +34,7 @@ static const struct fx_pending_feature {
     {'t', "background", "background tasks"},
     {'t', "streaming", "streaming responses"},
     {'t', "sse", "server-sent events"},
-    {'t', "websocket", "websockets"},
     {'c', "sse", "server-sent events"},
-    {'c', "websockets", "websockets"},
     /* External request_id/02 expects propagation with no request_id section, but the
      * reference's default is off (enable_request_id = false) and so is ours. */
     {'n', "request_id", "request id without a request_id section (the reference default is off)"},
@@ -187,6 +185,10 @@ static void classify(fx_fixture_t *fx) {
   fx->request = fx_get(root, "request");
   fx->expected = fx_get(root, "expected_response");
   fx->handler = fx_get(root, "handler");
+  if (fx_ws_is_message_fixture(fx)) {
+    fx->state = FX_RUNNABLE;
+    return;
+  }
   if (!fx_is(fx->request, SPK_JSON_OBJECT) || !fx_is(fx->expected, SPK_JSON_OBJECT)) {
     fx->state = FX_NOT_RUN;
     fx->why = xstrdup("not a REST fixture (no request/expected_response)");

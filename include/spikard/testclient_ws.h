@@ -29,6 +29,10 @@ typedef struct spk_test_ws_frame {
  * 101, *out is the open WebSocket, otherwise NULL. */
 SPK_EXTERN int spk_test_ws_connect(spk_test_client_t *client, const spk_test_request_t *req,
                                    spk_test_ws_t **out, spk_test_response_t *handshake);
+/* The same with the upgrade request given as raw HTTP/1.1 bytes (sent as they are).
+ * handshake->raw holds the response head bytes. */
+SPK_EXTERN int spk_test_ws_connect_raw(spk_test_client_t *client, const void *bytes, size_t len,
+                                       spk_test_ws_t **out, spk_test_response_t *handshake);
 /* One masked frame (any fin/rsv1/opcode, for protocol tests). */
 SPK_EXTERN int spk_test_ws_send_frame(spk_test_ws_t *ws, int fin, int rsv1, int opcode,
                                       const void *data, size_t len);

@@ -80,9 +80,9 @@ static int has_header(const spk_test_request_t *req, const char *name) {
   return 0;
 }
 
-SPK_EXTERN int spk_test_ws_connect(spk_test_client_t *client, const spk_test_request_t *req,
-                                   spk_test_ws_t **out, spk_test_response_t *handshake) {
-  if (!client || !req || !req->target || !out || !handshake) return SPK_EINVAL;
+SPK_EXTERN int spk_test_ws_connect_raw(spk_test_client_t *client, const void *bytes, size_t len,
+                                       spk_test_ws_t **out, spk_test_response_t *handshake) {
+  if (!client || (!bytes && len) || !out || !handshake) return SPK_EINVAL;
   *out = NULL;
   memset(handshake, 0, sizeof(*handshake));
   spk_test_ws_t *ws = spk__calloc(1, sizeof(*ws));
@@ -95,6 +95,27 @@ SPK_EXTERN int spk_test_ws_connect(spk_test_client_t *client, const spk_test_req
     spk_test_ws_free(ws);
     return SPK_ENOMEM;
   }
+  pump(ws, spk__conn_feed(ws->conn, bytes, len));
+  const char *end = ws->out.len ? memmem(ws->out.data, ws->out.len, "\r\n\r\n", 4) : NULL;
+  if (!end || !spk__test_parse_response(ws->out.data, ws->out.len, 0, handshake)) {
+    spk_test_ws_free(ws);
+    return SPK_EPROTO;
+  }
+  size_t head = (size_t)(end + 4 - ws->out.data);
+  handshake->raw = spk__strndup(ws->out.data, handshake->status == 101 ? head : ws->out.len);
+  handshake->raw_len = handshake->raw ? strlen(handshake->raw) : 0;
+  if (handshake->status != 101) { /* an HTTP answer: no WebSocket */
+    spk_test_ws_free(ws);
+    return SPK_OK;
+  }
+  spk__buf_consume(&ws->out, head);
+  *out = ws;
+  return SPK_OK;
+}
+
+SPK_EXTERN int spk_test_ws_connect(spk_test_client_t *client, const spk_test_request_t *req,
+                                   spk_test_ws_t **out, spk_test_response_t *handshake) {
+  if (!client || !req || !req->target || !out || !handshake) return SPK_EINVAL;
   spk__buf_t b = {0};
   spk__buf_append_str(&b, req->method ? req->method : "GET");
   spk__buf_append_char(&b, ' ');
@@ -109,24 +130,9 @@ SPK_EXTERN int spk_test_ws_connect(spk_test_client_t *client, const spk_test_req
     append_header(&b, "Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==");
   if (!has_header(req, "sec-websocket-version")) append_header(&b, "Sec-WebSocket-Version", "13");
   spk__buf_append_str(&b, "\r\n");
-  if (!b.data) {
-    spk_test_ws_free(ws);
-    return SPK_ENOMEM;
-  }
-  pump(ws, spk__conn_feed(ws->conn, b.data, b.len));
+  int rc = b.data ? spk_test_ws_connect_raw(client, b.data, b.len, out, handshake) : SPK_ENOMEM;
   spk__buf_free(&b);
-  const char *end = ws->out.len ? memmem(ws->out.data, ws->out.len, "\r\n\r\n", 4) : NULL;
-  if (!end || !spk__test_parse_response(ws->out.data, ws->out.len, 0, handshake)) {
-    spk_test_ws_free(ws);
-    return SPK_EPROTO;
-  }
-  if (handshake->status != 101) { /* an HTTP answer: keep its body, no WebSocket */
-    spk_test_ws_free(ws);
-    return SPK_OK;
-  }
-  spk__buf_consume(&ws->out, (size_t)(end + 4 - ws->out.data));
-  *out = ws;
-  return SPK_OK;
+  return rc;
 }
 
 SPK_EXTERN int spk_test_ws_send_raw(spk_test_ws_t *ws, const void *bytes, size_t len) {
