@@ -23,6 +23,8 @@
 /* A subscriber that does not read is cut once this much is queued for it. */
 #define MAX_QUEUED_BYTES (64u << 20)
 
+#define MAX_BATCH 32
+
 static const char invalid_json_reply[] = "{\"type\":\"error\",\"message\":\"Invalid JSON\"}";
 static const char invalid_message_reply[] = "{\"error\":\"Message validation failed\"}";
 
@@ -53,7 +55,19 @@ struct spk_ws {
   uint64_t last_rx_ms;
   int ping_outstanding;
   void *user_data;
+  /* Frames produced while one read is processed go out in one vectored write (an echo of N
+   * pipelined messages costs one syscall, not N). */
+  int batching;
+  size_t npend;
+  spk__ws_frame_t *pend[MAX_BATCH];
 };
+
+/* A write token is a frame, or a batch with its low bit set (frames and batches are heap
+ * blocks, so the bit is free). */
+typedef struct batch {
+  size_t n;
+  spk__ws_frame_t *f[];
+} batch_t;
 
 static uint64_t now_ms(void) { return spk__now_ns() / 1000000u; }
 
@@ -78,6 +92,32 @@ void spk__ws_frame_release(spk__ws_frame_t *f) {
 
 /* ---- owner-thread output ---- */
 
+static void flush(spk_ws_t *ws) {
+  size_t n = ws->npend;
+  ws->npend = 0;
+  if (n == 0) return;
+  if (n == 1) {
+    spk__iov_t iov = {ws->pend[0]->data, ws->pend[0]->len};
+    spk__conn_ws_write(ws->conn, &iov, 1, ws->pend[0]);
+    return;
+  }
+  batch_t *b = spk__malloc(sizeof(*b) + n * sizeof(b->f[0]));
+  if (!b) { /* one write per frame then */
+    for (size_t i = 0; i < n; i++) {
+      spk__iov_t iov = {ws->pend[i]->data, ws->pend[i]->len};
+      spk__conn_ws_write(ws->conn, &iov, 1, ws->pend[i]);
+    }
+    return;
+  }
+  spk__iov_t iov[MAX_BATCH];
+  b->n = n;
+  for (size_t i = 0; i < n; i++) {
+    b->f[i] = ws->pend[i];
+    iov[i] = (spk__iov_t){ws->pend[i]->data, ws->pend[i]->len};
+  }
+  spk__conn_ws_write(ws->conn, iov, n, (void *)((uintptr_t)b | 1));
+}
+
 static void write_frame(spk_ws_t *ws, spk__ws_frame_t *f) {
   if (!ws->conn || ws->close_sent) {
     spk__ws_frame_release(f);
@@ -85,8 +125,9 @@ static void write_frame(spk_ws_t *ws, spk__ws_frame_t *f) {
   }
   if (f->opcode == SPK_WS_OP_CLOSE) ws->close_sent = 1;
   atomic_fetch_add(&ws->queued_bytes, f->len);
-  spk__iov_t iov = {f->data, f->len};
-  spk__conn_ws_write(ws->conn, &iov, 1, f);
+  if (ws->npend == MAX_BATCH) flush(ws);
+  ws->pend[ws->npend++] = f;
+  if (!ws->batching) flush(ws);
 }
 
 static void arm_timer(spk_ws_t *ws) {
@@ -193,6 +234,7 @@ static const char *error_reason(int code) {
 
 spk__conn_action_t spk__ws_conn_input(spk_ws_t *ws, spk__buf_t *in) {
   if (ws->finished) return SPK__CONN_CLOSE;
+  ws->batching = 1;
   size_t off = 0;
   while (off < in->len) {
     if (ws->close_received || (ws->close_sent && ws->closed_cb && !ws->close_received &&
@@ -237,6 +279,8 @@ spk__conn_action_t spk__ws_conn_input(spk_ws_t *ws, spk__buf_t *in) {
     }
   }
   spk__buf_consume(in, off);
+  ws->batching = 0;
+  flush(ws);
   if (ws->close_received || (ws->close_sent && ws->parser.failed)) {
     /* The handshake is complete (or the peer broke the protocol): the server closes the TCP
      * connection first (§7.1.1) once our frames are flushed. */
@@ -247,11 +291,20 @@ spk__conn_action_t spk__ws_conn_input(spk_ws_t *ws, spk__buf_t *in) {
                                                               : SPK__CONN_CONTINUE;
 }
 
-void spk__ws_conn_write_done(spk_ws_t *ws, void *token) {
-  spk__ws_frame_t *f = token;
-  if (!f) return; /* the 101 head */
+static void frame_done(spk_ws_t *ws, spk__ws_frame_t *f) {
   atomic_fetch_sub(&ws->queued_bytes, f->len);
   spk__ws_frame_release(f);
+}
+
+void spk__ws_conn_write_done(spk_ws_t *ws, void *token) {
+  if (!token) return; /* the 101 head */
+  if ((uintptr_t)token & 1) {
+    batch_t *b = (batch_t *)((uintptr_t)token & ~(uintptr_t)1);
+    for (size_t i = 0; i < b->n; i++) frame_done(ws, b->f[i]);
+    spk__free(b);
+    return;
+  }
+  frame_done(ws, token);
 }
 
 /* ---- wakes (cross-thread sends) ---- */
@@ -274,6 +327,7 @@ spk__conn_action_t spk__ws_conn_wake(spk_ws_t *ws) {
   ws->outbox = NULL;
   ws->out_len = ws->out_cap = 0;
   pthread_mutex_unlock(&ws->mu);
+  ws->batching = 1;
   for (size_t i = 0; i < n; i++) {
     int was_close = q[i]->opcode == SPK_WS_OP_CLOSE && !ws->close_sent;
     write_frame(ws, q[i]);
@@ -282,6 +336,8 @@ spk__conn_action_t spk__ws_conn_wake(spk_ws_t *ws) {
       arm_timer(ws);
     }
   }
+  ws->batching = 0;
+  flush(ws);
   spk__free(q);
   arm_wake(ws);
   return ws->finished ? SPK__CONN_CLOSE : SPK__CONN_CONTINUE;
@@ -479,6 +535,8 @@ void spk__ws_conn_detach(spk_ws_t *ws) {
   }
   ws->ex = NULL;
   ws->conn = NULL;
+  for (size_t i = 0; i < ws->npend; i++) spk__ws_frame_release(ws->pend[i]);
+  ws->npend = 0;
   spk_ws_parser_free(&ws->parser);
   if (ws->deflate_on) spk_ws_deflate_free(&ws->deflate);
   spk__buf_free(&ws->inflated);

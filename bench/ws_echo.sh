@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# WebSocket echo throughput: spikard-example (/ws/echo, one worker) vs the Node `ws` echo server
+# (bench/ws_echo_server.mjs, one thread), same load generator (bench/ws_echo.c: N connections,
+# DEPTH messages in flight per connection), alternating rounds, best round per configuration.
+# Not part of `make test`. Writes bench/results/ws.md.
+#
+#   bench/ws_echo.sh            ROUNDS=3 SECONDS_PER_RUN=5 CONNS="64 256" SIZES="32 4096" DEPTHS="1 8"
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+ROUNDS="${ROUNDS:-3}"
+SECS="${SECONDS_PER_RUN:-5}"
+CONNS="${CONNS:-64 256}"
+SIZES="${SIZES:-32 4096}"
+DEPTHS="${DEPTHS:-1 8}"
+work="$(mktemp -d)"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+"$root/scripts/node_deps.sh" >/dev/null
+if [ -z "${EXAMPLE_BIN:-}" ]; then
+  cmake -S "$root" -B "$root/build-release" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSPK_TESTS=OFF >/dev/null
+  cmake --build "$root/build-release" --target spikard-example -j2 >/dev/null
+  EXAMPLE_BIN="$root/build-release/spikard-example"
+fi
+gcc -O2 -o "$work/ws_echo" "$here/ws_echo.c"
+
+# start NAME CMD... : run a server, wait for its "listening on http://127.0.0.1:PORT" line.
+start() {
+  local name="$1"; shift
+  "$@" > "$work/$name.out" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 100); do
+    port="$(grep -o '127.0.0.1:[0-9]*' "$work/$name.out" | head -1 | cut -d: -f2 || true)"
+    [ -n "$port" ] && { echo "$port"; return; }
+    sleep 0.05
+  done
+  echo "$name did not start" >&2; cat "$work/$name.out" >&2; exit 1
+}
+spk_port="$(start spikard "$EXAMPLE_BIN" --host 127.0.0.1 --port 0 --workers 1)"
+node_port="$(start node node "$here/ws_echo_server.mjs")"
+
+best() { sort -n | tail -1; }
+{
+  echo "# WebSocket echo: Spikard vs Node ws"
+  echo
+  echo "$(date -u +%Y-%m-%d), $(uname -m), $(nproc) cores shared with other jobs; node $(node --version), ws $(node -p "require('$root/tests/node_modules/ws/package.json').version")."
+  echo "Spikard: release spikard-example, 1 worker, /ws/echo (permessage-deflate not offered by the client)."
+  echo "Node: bench/ws_echo_server.mjs, one thread. Load: bench/ws_echo.c on the same machine, 'in flight'"
+  echo "messages per connection (binary frames; as echoes return, as many new ones are sent in one write),"
+  echo "${SECS} s per run after a 1 s warm-up, ${ROUNDS} alternating rounds, best round."
+  echo
+  echo "| connections | in flight | message | Spikard msg/s | Node ws msg/s | ratio |"
+  echo "|---:|---:|---:|---:|---:|---:|"
+  for d in $DEPTHS; do
+  for c in $CONNS; do
+    for s in $SIZES; do
+      a=(); b=()
+      for _ in $(seq "$ROUNDS"); do
+        a+=("$("$work/ws_echo" "$spk_port" /ws/echo "$c" "$s" "$SECS" 1 "$d")")
+        b+=("$("$work/ws_echo" "$node_port" /ws/echo "$c" "$s" "$SECS" 1 "$d")")
+      done
+      sa="$(printf '%s\n' "${a[@]}" | best)"
+      sb="$(printf '%s\n' "${b[@]}" | best)"
+      ratio="$(awk -v x="$sa" -v y="$sb" 'BEGIN { printf "%.2f", x / y }')"
+      echo "| $c | $d | $s B | $sa | $sb | ${ratio}× |"
+    done
+  done
+  done
+} | tee "$here/results/ws.md"
