@@ -71,4 +71,10 @@ best() { sort -n | tail -1; }
     done
   done
   done
+  echo
+  echo "With one message in flight each round trip costs both servers the same three system calls"
+  echo "(epoll, read, write) and the kernel's TCP work dominates Spikard's profile (perf: >80 % kernel),"
+  echo "so the ratio there measures Node's user-space cost per message; with several in flight Spikard"
+  echo "answers all the frames of one read with one vectored write. The load generator shares the two"
+  echo "cores with the server (and with other jobs), so absolute numbers are lower bounds."
 } | tee "$here/results/ws.md"

@@ -177,37 +177,38 @@ static void test_deflate(void) {
   test_current_ = "";
 }
 
+/* Parse a masked close frame carrying `code`: the event (or error) and the parser's verdict. */
+static int parse_close(unsigned code, unsigned *got, int *error_code) {
+  uint8_t payload[2] = {(uint8_t)(code >> 8), (uint8_t)code}, mask[4] = {1, 2, 3, 4};
+  spk__buf_t f = {0};
+  spk_ws_frame_append(&f, 1, 0, SPK_WS_OP_CLOSE, payload, 2, mask);
+  spk_ws_parser_t p;
+  spk_ws_parser_init(&p, 0, 0);
+  size_t used;
+  int ev = spk_ws_parse(&p, (uint8_t *)f.data, f.len, &used);
+  *got = p.close_code;
+  *error_code = p.error_code;
+  spk_ws_parser_free(&p);
+  spk__buf_free(&f);
+  return ev;
+}
+
 static void test_close_codes(void) {
   const spk_json_value_t *cc = get(root, "close_codes");
   const spk_json_value_t *valid = get(cc, "valid_on_the_wire"), *invalid = get(cc, "invalid_on_the_wire");
+  unsigned got;
+  int error_code;
   for (size_t i = 0; i < valid->u.array.len; i++) {
     unsigned code = (unsigned)valid->u.array.items[i]->u.integer;
     CHECK(spk_ws_close_code_valid(code));
-    /* A masked close frame with the code parses to that code. */
-    uint8_t payload[2] = {(uint8_t)(code >> 8), (uint8_t)code}, mask[4] = {1, 2, 3, 4};
-    spk__buf_t f = {0};
-    spk_ws_frame_append(&f, 1, 0, SPK_WS_OP_CLOSE, payload, 2, mask);
-    spk_ws_parser_t p;
-    spk_ws_parser_init(&p, 0, 0);
-    size_t used;
-    CHECK_INT(spk_ws_parse(&p, (uint8_t *)f.data, f.len, &used), SPK_WS_EV_CLOSE);
-    CHECK_INT(p.close_code, code);
-    spk_ws_parser_free(&p);
-    spk__buf_free(&f);
+    CHECK_INT(parse_close(code, &got, &error_code), SPK_WS_EV_CLOSE);
+    CHECK_INT(got, code);
   }
   for (size_t i = 0; i < invalid->u.array.len; i++) {
     unsigned code = (unsigned)invalid->u.array.items[i]->u.integer;
     CHECK(!spk_ws_close_code_valid(code));
-    uint8_t payload[2] = {(uint8_t)(code >> 8), (uint8_t)code}, mask[4] = {1, 2, 3, 4};
-    spk__buf_t f = {0};
-    spk_ws_frame_append(&f, 1, 0, SPK_WS_OP_CLOSE, payload, 2, mask);
-    spk_ws_parser_t p;
-    spk_ws_parser_init(&p, 0, 0);
-    size_t used;
-    CHECK(spk_ws_parse(&p, (uint8_t *)f.data, f.len, &used) < 0);
-    CHECK_INT(p.error_code, 1002);
-    spk_ws_parser_free(&p);
-    spk__buf_free(&f);
+    CHECK(parse_close(code, &got, &error_code) < 0);
+    CHECK_INT(error_code, 1002);
   }
 }
 
