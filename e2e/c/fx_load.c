@@ -13,8 +13,9 @@
 #include "fx.h"
 
 /* Categories that are not REST request/response fixtures: counted as not run. (sse/ and
- * websockets/ are loaded: the external suite's AsyncAPI message files there have no
- * request/expected_response and end up not run; our REST-shaped ones are pending below.) */
+ * websockets/ are loaded: websockets/ AsyncAPI message files run through fx_ws.c; sse/ ones
+ * have no request/expected_response and end up not run; our REST-shaped sse ones are pending
+ * below.) */
 static const char *const fx_not_rest[] = {
     "graphql", "protobuf", "jsonrpc", "asyncapi_schemas", "openapi_schemas", "openrpc_schemas",
     "schemas", "sql_handlers",

@@ -124,6 +124,8 @@ static int ws_handler(spk_req_t *req, spk_res_t *res, void *user_data) {
     spk_res_header(res, "Upgrade", "websocket");
     return reject(res, 426, "This endpoint requires a WebSocket upgrade");
   }
+  if (spk_req_method(req) != SPK_METHOD_GET) /* HEAD reaches GET routes too */
+    return reject(res, 400, "A WebSocket upgrade must be a GET request");
   if (spk_req_http_minor(req) < 1)
     return reject(res, 400, "WebSocket requires HTTP/1.1");
   if (!header(req, "connection", &v) || !spk_ws_has_token(v.ptr, v.len, "upgrade"))
