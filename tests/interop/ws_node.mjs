@@ -4,12 +4,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import WebSocket from 'ws';
 import { withServer } from '../browser/harness.mjs';
 
 function open(url, opts = {}) {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { perMessageDeflate: false, ...opts });
+    ws.once('upgrade', (res) => { ws.upgradeHeaders = res.headers; });
     const t = setTimeout(() => reject(new Error('open timeout')), 5000);
     ws.once('open', () => { clearTimeout(t); resolve(ws); });
     ws.once('error', (e) => { clearTimeout(t); reject(e); });
@@ -120,5 +122,59 @@ test('a plain GET to a WebSocket route is 426', async () => {
     const r = await fetch(base + '/ws/echo');
     assert.equal(r.status, 426);
     assert.equal(r.headers.get('upgrade'), 'websocket');
+  });
+});
+
+test('permessage-deflate parameters: no context takeover and window bits', async () => {
+  await withServer(async (base) => {
+    const ws = await open(url(base, '/ws/echo'), {
+      perMessageDeflate: { serverNoContextTakeover: true, clientNoContextTakeover: true, serverMaxWindowBits: 10, threshold: 0 },
+    });
+    const ext = ws.upgradeHeaders['sec-websocket-extensions'];
+    assert.match(ext, /^permessage-deflate/);
+    assert.match(ext, /server_no_context_takeover/);
+    assert.match(ext, /client_no_context_takeover/);
+    assert.match(ext, /server_max_window_bits=10/);
+    for (let i = 0; i < 5; i++) {
+      const msg = 'compress me '.repeat(500) + i;
+      const p = next(ws);
+      ws.send(msg);
+      assert.equal((await p).data.toString(), msg);
+    }
+    ws.terminate();
+  });
+});
+
+// Raw bytes over TCP: what the ws client would never send.
+function raw(base, bytes) {
+  return new Promise((resolve, reject) => {
+    const { hostname, port } = new URL(base);
+    const sock = net.connect(Number(port), hostname);
+    let buf = Buffer.alloc(0);
+    let sent = false;
+    const t = setTimeout(() => { sock.destroy(); reject(new Error('raw timeout')); }, 5000);
+    sock.on('connect', () => sock.write('GET /ws/echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n'));
+    sock.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      const end = buf.indexOf('\r\n\r\n');
+      if (!sent && end >= 0) { sent = true; buf = buf.subarray(end + 4); sock.write(bytes); }
+    });
+    sock.on('close', () => { clearTimeout(t); resolve(buf); });
+    sock.on('error', () => {});
+  });
+}
+
+test('protocol violations close with 1002 / 1007 and the server hangs up', async () => {
+  await withServer(async (base) => {
+    // unmasked text frame
+    let got = await raw(base, Buffer.from([0x81, 0x02, 0x68, 0x69]));
+    assert.equal(got[0], 0x88);
+    assert.equal(got.readUInt16BE(2), 1002);
+    // masked text frame with invalid UTF-8 (0xff)
+    const mask = [1, 2, 3, 4];
+    got = await raw(base, Buffer.from([0x81, 0x81, ...mask, 0xff ^ 1]));
+    assert.equal(got[0], 0x88);
+    assert.equal(got.readUInt16BE(2), 1007);
   });
 });
