@@ -110,6 +110,14 @@ static int header(const spk_req_t *req, const char *name, spk_str_t *v) {
   return spk_req_header(req, name, v) == SPK_OK;
 }
 
+/* A token in any field of that name (a list may be split over several fields). */
+static int has_token(const spk_req_t *req, const char *name, const char *token) {
+  spk_str_t v;
+  for (size_t n = 0; spk_req_header_nth(req, name, n, &v) == SPK_OK; n++)
+    if (spk_ws_has_token(v.ptr, v.len, token)) return 1;
+  return 0;
+}
+
 static int reject(spk_res_t *res, int status, const char *detail) {
   spk_res_problem(res, status, status == 426 ? "upgrade-required" : "bad-websocket-handshake",
                   status == 426 ? "Upgrade Required" : status == 403 ? "Forbidden" : "Bad Request",
@@ -120,7 +128,7 @@ static int reject(spk_res_t *res, int status, const char *detail) {
 static int ws_handler(spk_req_t *req, spk_res_t *res, void *user_data) {
   const spk__ws_route_t *r = user_data;
   spk_str_t v;
-  if (!header(req, "upgrade", &v) || !spk_ws_has_token(v.ptr, v.len, "websocket")) {
+  if (!has_token(req, "upgrade", "websocket")) {
     spk_res_header(res, "Upgrade", "websocket");
     return reject(res, 426, "This endpoint requires a WebSocket upgrade");
   }
@@ -128,7 +136,7 @@ static int ws_handler(spk_req_t *req, spk_res_t *res, void *user_data) {
     return reject(res, 400, "A WebSocket upgrade must be a GET request");
   if (spk_req_http_minor(req) < 1)
     return reject(res, 400, "WebSocket requires HTTP/1.1");
-  if (!header(req, "connection", &v) || !spk_ws_has_token(v.ptr, v.len, "upgrade"))
+  if (!has_token(req, "connection", "upgrade"))
     return reject(res, 400, "Connection header must contain Upgrade");
   if (!header(req, "sec-websocket-version", &v) || v.len != 2 || memcmp(v.ptr, "13", 2) != 0) {
     spk_res_header(res, "Sec-WebSocket-Version", "13");
@@ -149,17 +157,18 @@ static int ws_handler(spk_req_t *req, spk_res_t *res, void *user_data) {
   if (!up) return reject(res, 500, "Out of memory");
   up->route = r;
   if (r->opts.subprotocol_count) {
-    int k = header(req, "sec-websocket-protocol", &v)
-                ? spk_ws_pick_subprotocol(v.ptr, v.len, r->opts.subprotocols,
-                                          r->opts.subprotocol_count)
-                : -1;
+    /* The list may be split over several fields (RFC 9110 §5.3): try each in order. */
+    int k = -1;
+    for (size_t n = 0; k < 0 && spk_req_header_nth(req, "sec-websocket-protocol", n, &v) == SPK_OK; n++)
+      k = spk_ws_pick_subprotocol(v.ptr, v.len, r->opts.subprotocols, r->opts.subprotocol_count);
     if (k >= 0)
       up->subprotocol = r->subprotocols[k];
     else if (r->opts.require_subprotocol)
       return reject(res, 400, "No supported subprotocol offered");
   }
   char ext[160];
-  if (r->opts.permessage_deflate && header(req, "sec-websocket-extensions", &v))
+  for (size_t n = 0; r->opts.permessage_deflate && !up->deflate &&
+                     spk_req_header_nth(req, "sec-websocket-extensions", n, &v) == SPK_OK; n++)
     up->deflate = spk_ws_deflate_negotiate(v.ptr, v.len, r->opts.deflate_no_context,
                                            &up->deflate_params, ext, sizeof(ext));
   spk_res_status(res, 101);

@@ -325,6 +325,15 @@ static void test_subprotocol_and_deflate(void) {
   CHECK(f.rsv1);
   CHECK(f.len < 200);
   spk_test_ws_free(ws);
+  /* Lists split over several fields. */
+  spk_test_header_t h3[] = {{"Sec-WebSocket-Protocol", "mqtt"}, {"Sec-WebSocket-Protocol", "chat.v2"},
+                            {"Sec-WebSocket-Extensions", "x-unknown"},
+                            {"Sec-WebSocket-Extensions", "permessage-deflate"}};
+  ws = open_ws(c, h3, 4, &hs);
+  CHECK_STR(spk_test_response_header(&hs, "sec-websocket-protocol"), "chat.v2");
+  CHECK_STR(spk_test_response_header(&hs, "sec-websocket-extensions"), "permessage-deflate");
+  spk_test_response_free(&hs);
+  spk_test_ws_free(ws);
   /* No offer in common: no extension, no subprotocol. */
   spk_test_header_t h2[] = {{"Sec-WebSocket-Protocol", "mqtt"},
                             {"Sec-WebSocket-Extensions", "permessage-deflate; server_max_window_bits=8"}};
