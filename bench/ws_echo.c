@@ -2,8 +2,10 @@
  * message and waiting for its echo before the next (so messages/s = round trips/s). Prints
  * "messages/s" for the measured window after a warm-up. Not a test.
  *
- *   ws_echo PORT PATH CONNECTIONS MESSAGE_BYTES SECONDS [WARMUP_SECONDS [DEPTH]]
- * DEPTH (default 1): messages kept in flight per connection (sent back to back). */
+ *   ws_echo PORT PATH CONNECTIONS MESSAGE_BYTES SECONDS [WARMUP_SECONDS [DEPTH [broadcast]]]
+ * DEPTH (default 1): messages kept in flight per connection (sent back to back).
+ * broadcast: only the first connection sends (a chat room where everyone, the sender too,
+ * receives every message); prints deliveries/s, the frames received by all connections. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -60,6 +62,8 @@ int main(int argc, char **argv) {
   msg_len = (size_t)atol(argv[4]);
   double seconds = atof(argv[5]), warmup = argc > 6 ? atof(argv[6]) : 1.0;
   int depth = argc > 7 ? atoi(argv[7]) : 1;
+  int broadcast = argc > 8 && strcmp(argv[8], "broadcast") == 0;
+  int opened = 0;
   if (depth < 1) depth = 1;
   /* One masked text frame, built once. */
   frame = malloc(msg_len + 14);
@@ -130,13 +134,18 @@ int main(int argc, char **argv) {
         memmove(c->in, c->in + head, c->len - head);
         c->len -= head;
         c->open = 1;
-        for (int d = 0; d < depth; d++) send_all(c->fd, frame, frame_len);
+        /* Broadcast: the publisher starts once every subscriber is in the room. */
+        if (!broadcast)
+          for (int d = 0; d < depth; d++) send_all(c->fd, frame, frame_len);
+        else if (++opened == nconn)
+          for (int d = 0; d < depth; d++) send_all(conns[0].fd, frame, frame_len);
       }
       size_t done = c->len / reply_len; /* echoes back: send as many new messages at once */
       if (done) {
         memmove(c->in, c->in + done * reply_len, c->len - done * reply_len);
         c->len -= done * reply_len;
         counted += done;
+        if (broadcast && c != &conns[0]) continue;
         static uint8_t *burst;
         static size_t burst_n;
         if (burst_n < done) {

@@ -43,6 +43,7 @@ start() {
 }
 spk_port="$(start spikard "$EXAMPLE_BIN" --host 127.0.0.1 --port 0 --workers 1)"
 node_port="$(start node node "$here/ws_echo_server.mjs")"
+bcast_port="$(start nodeb node "$here/ws_broadcast_server.mjs")"
 
 best() { sort -n | tail -1; }
 {
@@ -72,9 +73,32 @@ best() { sort -n | tail -1; }
   done
   done
   echo
+  echo "## Broadcast (pub/sub)"
+  echo
+  echo "One publisher in a room of N connections (/ws/chat: spk_ws_hub, one encoded frame per message;"
+  echo "Node: bench/ws_broadcast_server.mjs, client.send to every client); deliveries/s = frames received by"
+  echo "all connections; the publisher keeps 'in flight' messages outstanding (it receives its own)."
+  echo
+  echo "| connections | in flight | message | Spikard deliveries/s | Node ws deliveries/s | ratio |"
+  echo "|---:|---:|---:|---:|---:|---:|"
+  for d in $DEPTHS; do
+    c=256; s=32
+    a=(); b=()
+    for _ in $(seq "$ROUNDS"); do
+      a+=("$("$work/ws_echo" "$spk_port" /ws/chat "$c" "$s" "$SECS" 1 "$d" broadcast)")
+      b+=("$("$work/ws_echo" "$bcast_port" /ws/chat "$c" "$s" "$SECS" 1 "$d" broadcast)")
+    done
+    sa="$(printf '%s\n' "${a[@]}" | best)"
+    sb="$(printf '%s\n' "${b[@]}" | best)"
+    ratio="$(awk -v x="$sa" -v y="$sb" 'BEGIN { printf "%.2f", x / y }')"
+    echo "| $c | $d | $s B | $sa | $sb | ${ratio}× |"
+  done
+  echo
   echo "With one message in flight each round trip costs both servers the same three system calls"
   echo "(epoll, read, write) and the kernel's TCP work dominates Spikard's profile (perf: >80 % kernel),"
   echo "so the ratio there measures Node's user-space cost per message; with several in flight Spikard"
   echo "answers all the frames of one read with one vectored write. The load generator shares the two"
-  echo "cores with the server (and with other jobs), so absolute numbers are lower bounds."
+  echo "cores with the server (and with other jobs), so absolute numbers are lower bounds. A broadcast"
+  echo "costs one write per subscriber on both servers (frames for one connection are not yet coalesced"
+  echo "across publishes), so there the ratio is the smallest."
 } | tee "$here/results/ws.md"

@@ -366,7 +366,12 @@ int spk__ws_send_frame(spk_ws_t *ws, spk__ws_frame_t *f) {
   }
   atomic_fetch_add(&f->refs, 1);
   if (f->opcode == SPK_WS_OP_CLOSE) ws->open = 0;
-  if (owner && ws->out_len == 0) {
+  /* On the owner thread while this connection's own input is processed (the usual echo / reply
+   * case): into the batch that leaves at the end of the pass. Any other send (another
+   * connection's callback publishing to this one, another thread) goes through the outbox
+   * and a wake, so everything sent to a connection during one loop iteration leaves in one
+   * write. */
+  if (owner && ws->batching && ws->out_len == 0) {
     pthread_mutex_unlock(&ws->mu);
     write_frame(ws, f);
     return SPK_OK;
@@ -481,7 +486,10 @@ spk_ws_t *spk__ws_conn_start(spk__conn_t *c, spk__exchange_t *ex) {
   ws->last_rx_ms = now_ms();
   arm_wake(ws);
   arm_timer(ws);
+  ws->batching = 1;
   if (ws->route->cb.on_open) ws->route->cb.on_open(ws, &ex->req, ws->route->user_data);
+  ws->batching = 0;
+  flush(ws);
   return ws;
 }
 
