@@ -99,6 +99,6 @@ best() { sort -n | tail -1; }
   echo "so the ratio there measures Node's user-space cost per message; with several in flight Spikard"
   echo "answers all the frames of one read with one vectored write. The load generator shares the two"
   echo "cores with the server (and with other jobs), so absolute numbers are lower bounds. A broadcast"
-  echo "costs one write per subscriber on both servers (frames for one connection are not yet coalesced"
-  echo "across publishes), so there the ratio is the smallest."
+  echo "with one message in flight costs one write per subscriber on both servers (the kernel floor);"
+  echo "with several, Spikard sends everything published to a subscriber in one loop iteration in one write."
 } | tee "$here/results/ws.md"
