@@ -46,6 +46,18 @@ node_port="$(start node node "$here/ws_echo_server.mjs")"
 bcast_port="$(start nodeb node "$here/ws_broadcast_server.mjs")"
 
 best() { sort -n | tail -1; }
+# row PATH SPIKARD_PORT NODE_PORT CONNECTIONS BYTES DEPTH MODE: alternating rounds, best of each.
+row() {
+  local a=() b=()
+  for _ in $(seq "$ROUNDS"); do
+    a+=("$("$work/ws_echo" "$2" "$1" "$4" "$5" "$SECS" 1 "$6" "$7")")
+    b+=("$("$work/ws_echo" "$3" "$1" "$4" "$5" "$SECS" 1 "$6" "$7")")
+  done
+  local sa sb
+  sa="$(printf '%s\n' "${a[@]}" | best)"
+  sb="$(printf '%s\n' "${b[@]}" | best)"
+  echo "| $4 | $6 | $5 B | $sa | $sb | $(awk -v x="$sa" -v y="$sb" 'BEGIN { printf "%.2f", x / y }')× |"
+}
 {
   echo "# WebSocket echo: Spikard vs Node ws"
   echo
@@ -58,19 +70,9 @@ best() { sort -n | tail -1; }
   echo "| connections | in flight | message | Spikard msg/s | Node ws msg/s | ratio |"
   echo "|---:|---:|---:|---:|---:|---:|"
   for d in $DEPTHS; do
-  for c in $CONNS; do
-    for s in $SIZES; do
-      a=(); b=()
-      for _ in $(seq "$ROUNDS"); do
-        a+=("$("$work/ws_echo" "$spk_port" /ws/echo "$c" "$s" "$SECS" 1 "$d")")
-        b+=("$("$work/ws_echo" "$node_port" /ws/echo "$c" "$s" "$SECS" 1 "$d")")
-      done
-      sa="$(printf '%s\n' "${a[@]}" | best)"
-      sb="$(printf '%s\n' "${b[@]}" | best)"
-      ratio="$(awk -v x="$sa" -v y="$sb" 'BEGIN { printf "%.2f", x / y }')"
-      echo "| $c | $d | $s B | $sa | $sb | ${ratio}× |"
+    for c in $CONNS; do
+      for s in $SIZES; do row /ws/echo "$spk_port" "$node_port" "$c" "$s" "$d" echo; done
     done
-  done
   done
   echo
   echo "## Broadcast (pub/sub)"
@@ -81,18 +83,7 @@ best() { sort -n | tail -1; }
   echo
   echo "| connections | in flight | message | Spikard deliveries/s | Node ws deliveries/s | ratio |"
   echo "|---:|---:|---:|---:|---:|---:|"
-  for d in $DEPTHS; do
-    c=256; s=32
-    a=(); b=()
-    for _ in $(seq "$ROUNDS"); do
-      a+=("$("$work/ws_echo" "$spk_port" /ws/chat "$c" "$s" "$SECS" 1 "$d" broadcast)")
-      b+=("$("$work/ws_echo" "$bcast_port" /ws/chat "$c" "$s" "$SECS" 1 "$d" broadcast)")
-    done
-    sa="$(printf '%s\n' "${a[@]}" | best)"
-    sb="$(printf '%s\n' "${b[@]}" | best)"
-    ratio="$(awk -v x="$sa" -v y="$sb" 'BEGIN { printf "%.2f", x / y }')"
-    echo "| $c | $d | $s B | $sa | $sb | ${ratio}× |"
-  done
+  for d in $DEPTHS; do row /ws/chat "$spk_port" "$bcast_port" 256 32 "$d" broadcast; done
   echo
   echo "With one message in flight each round trip costs both servers the same three system calls"
   echo "(epoll, read, write) and the kernel's TCP work dominates Spikard's profile (perf: >80 % kernel),"
