@@ -33,5 +33,7 @@
 #include "spikard/di.h"
 #include "spikard/background.h"
 #include "spikard/stream.h"
+#include "spikard/websocket.h"
+#include "spikard/testclient_ws.h"
 
 #endif

@@ -224,6 +224,14 @@ static void run_mode(const opts_t *o, fx_fixture_t *fx, spk_app_t *app, int mode
     port = spk_server_port(srv);
     snprintf(host, sizeof(host), "127.0.0.1:%d", port);
   }
+  if (fx_ws_is_message_fixture(fx)) {
+    int ok = fx_ws_run_messages(fx, app, port, o->timeout_ms, err, sizeof(err)) == 0;
+    r->kind = ok ? R_PASS : R_FAIL;
+    r->tier1 = r->tier2 = ok;
+    if (!ok) snprintf(r->why, sizeof(r->why), "%s", err);
+    spk_server_free(srv);
+    return;
+  }
   fx_request_t req;
   fx_response_t res;
   memset(&res, 0, sizeof(res));
@@ -235,7 +243,10 @@ static void run_mode(const opts_t *o, fx_fixture_t *fx, spk_app_t *app, int mode
   }
   int rc = play_warmup(o, fx, app, mode, port, &req, err, sizeof(err));
   if (rc == 0) rc = fx_bg_before(fx, app, port, o->timeout_ms, host, err, sizeof(err));
-  if (rc == 0)
+  if (rc == 0 && fx_get(fx->root, "websocket"))
+    rc = fx_ws_session(fx, app, mode == MODE_SOCKET ? port : 0, &req, o->timeout_ms, &res, err,
+                       sizeof(err));
+  else if (rc == 0)
     rc = mode == MODE_SOCKET ? fx_send_socket(port, &req, o->timeout_ms, &res, err, sizeof(err))
                              : fx_send_inproc(app, &req, &res, err, sizeof(err));
   if (rc != 0) {

@@ -149,6 +149,9 @@ void fx_response_free(fx_response_t *r);
 /* First value of a header (name in any case), or NULL. */
 const char *fx_response_header(const fx_response_t *r, const char *name);
 
+/* Parse raw response bytes (a 101 counts as final). 1 complete, 0 incomplete, -1 malformed. */
+int fx_parse_response(const char *raw, size_t len, int is_head, int eof, fx_response_t *out);
+
 /* In memory, through spk_test_client_send_raw. 0 or a reason in err. */
 int fx_send_inproc(spk_app_t *app, const fx_request_t *req, fx_response_t *out, char *err,
                    size_t errlen);
@@ -171,6 +174,19 @@ int fx_asyncapi_sse(fx_fixture_t *fx);
 int fx_stream_check(const fx_fixture_t *fx, const fx_response_t *res, char *why, size_t cap);
 /* Standard base64 (padding optional) appended to b; -1 on a bad character (fx_request.c). */
 int fx_base64_decode(spk__buf_t *b, const char *s);
+/* ---- WebSocket fixtures (fx_ws.c) ---- */
+
+/* An AsyncAPI message fixture of the websockets category (examples + schema, no request). */
+int fx_ws_is_message_fixture(const fx_fixture_t *fx);
+/* Mount the fixture's WebSocket route (handler.websocket, or a message fixture's channel). */
+int fx_ws_register(fx_fixture_t *fx, spk_app_t *app, const char *route, char *err, size_t errlen);
+/* Handshake with `req` (port 0: in memory) into `res`; after a 101, play websocket.messages.
+ * 0, or -1 with the first mismatch. */
+int fx_ws_session(fx_fixture_t *fx, spk_app_t *app, int port, const fx_request_t *req,
+                  int timeout_ms, fx_response_t *res, char *err, size_t errlen);
+/* A message fixture: connect to its channel, send every example, check the replies. */
+int fx_ws_run_messages(fx_fixture_t *fx, spk_app_t *app, int port, int timeout_ms, char *err,
+                       size_t errlen);
 
 /* ---- comparison (fx_compare.c) ---- */
 

@@ -301,6 +301,12 @@ static size_t size_member(const spk_json_value_t *obj, const char *key) {
 }
 
 spk_app_t *fx_app_build(fx_fixture_t *fx, char *err, size_t errlen) {
+  if (fx_ws_is_message_fixture(fx)) { /* no request: a WebSocket route on its channel */
+    spk_app_t *app = spk_app_new();
+    if (app && fx_ws_register(fx, app, NULL, err, errlen) == 0) return app;
+    spk_app_free(app);
+    return NULL;
+  }
   spk__arena_t *a = &fx->arena;
   const char *req_method = fx_get_str(fx->request, "method");
   const char *route = fx_get_str(fx->handler, "route");
@@ -401,6 +407,11 @@ spk_app_t *fx_app_build(fx_fixture_t *fx, char *err, size_t errlen) {
   /* Static files: the mounted directory answers; the reference generator registers no route
    * for these fixtures (a route would win over the mount). */
   if (fx_get(mw, "static_files")) return app;
+  if (fx_get(fx->handler, "websocket")) {
+    if (fx_ws_register(fx, app, route, err, errlen) == 0) return app;
+    spk_app_free(app);
+    return NULL;
+  }
   int rc = spk_app_route_ex(app, method, route, handler, handler_data, &opts);
   if (rc != SPK_OK) {
     snprintf(err, errlen, "route registration %s %s failed: %s (%s)", method, route,

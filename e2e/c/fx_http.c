@@ -99,7 +99,7 @@ static int dechunk(const char *p, size_t len, spk__buf_t *out) {
 }
 
 /* Parse raw response bytes. 1 complete (out filled), 0 incomplete, -1 malformed. */
-static int parse_response(const char *raw, size_t len, int is_head, int eof, fx_response_t *out) {
+int fx_parse_response(const char *raw, size_t len, int is_head, int eof, fx_response_t *out) {
   size_t pos = 0;
   for (;;) {
     const char *end = find_crlf2(raw + pos, len - pos);
@@ -287,7 +287,7 @@ int fx_send_inproc(spk_app_t *app, const fx_request_t *req, fx_response_t *out, 
     snprintf(err, errlen, "no response in-process (%s)", spk_err_name(rc));
     ret = -1;
   } else {
-    int p = parse_response(tr.raw, tr.raw_len, req->is_head, 1, out);
+    int p = fx_parse_response(tr.raw, tr.raw_len, req->is_head, 1, out);
     if (p != 1) {
       snprintf(err, errlen, "malformed response in-process (%zu bytes)", tr.raw_len);
       ret = -1;
@@ -377,7 +377,7 @@ int fx_send_socket(int port, const fx_request_t *req, int timeout_ms, fx_respons
   /* The fixture declares more body than it has: tell the server nothing more is coming. */
   if (req->short_body) shutdown(fd, SHUT_WR);
   for (;;) {
-    int p = parse_response(in.data ? in.data : "", in.len, req->is_head, 0, out);
+    int p = fx_parse_response(in.data ? in.data : "", in.len, req->is_head, 0, out);
     if (p == 1) {
       ret = 0;
       break;
@@ -400,7 +400,7 @@ int fx_send_socket(int port, const fx_request_t *req, int timeout_ms, fx_respons
     }
     if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
     /* EOF or reset: whatever arrived must be a whole response. */
-    int q = in.len ? parse_response(in.data, in.len, req->is_head, 1, out) : -1;
+    int q = in.len ? fx_parse_response(in.data, in.len, req->is_head, 1, out) : -1;
     if (q == 1) {
       ret = 0;
     } else {

@@ -13,8 +13,9 @@
 #include "fx.h"
 
 /* Categories that are not REST request/response fixtures: counted as not run. (sse/ and
- * websockets/ are loaded: the external suite's AsyncAPI message files there have no
- * request/expected_response and end up not run; our REST-shaped ones are pending below.) */
+ * websockets/ are loaded: websockets/ AsyncAPI message files run through fx_ws.c; sse/ ones
+ * have no request/expected_response and end up not run; our REST-shaped sse ones are pending
+ * below.) */
 static const char *const fx_not_rest[] = {
     "graphql", "protobuf", "jsonrpc", "asyncapi_schemas", "openapi_schemas", "openrpc_schemas",
     "schemas", "sql_handlers",
@@ -31,8 +32,6 @@ static const struct fx_pending_feature {
   const char *feature;
 } fx_pending[] = {
     {'h', "health_check", "health check"},
-    {'t', "websocket", "websockets"},
-    {'c', "websockets", "websockets"},
     /* External request_id/02 expects propagation with no request_id section, but the
      * reference's default is off (enable_request_id = false) and so is ours. */
     {'n', "request_id", "request id without a request_id section (the reference default is off)"},
@@ -183,6 +182,10 @@ static void classify(fx_fixture_t *fx) {
   fx->request = fx_get(root, "request");
   fx->expected = fx_get(root, "expected_response");
   fx->handler = fx_get(root, "handler");
+  if (fx_ws_is_message_fixture(fx)) {
+    fx->state = FX_RUNNABLE;
+    return;
+  }
   if (!fx->request && !fx->expected) fx_asyncapi_sse(fx); /* sse/ message files */
   if (!fx_is(fx->request, SPK_JSON_OBJECT) || !fx_is(fx->expected, SPK_JSON_OBJECT)) {
     fx->state = FX_NOT_RUN;

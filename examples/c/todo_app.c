@@ -17,6 +17,7 @@
 #include <spikard.h>
 
 #include "realtime_routes.h"
+#include "ws_routes.h"
 
 #define MAX_TODOS 1024
 #define MAX_TITLE 256
@@ -153,6 +154,7 @@ int main(int argc, char **argv) {
   if (!rc) rc = spk_app_route(app, "GET", "/todos/{id:int}", get_todo, &store);
   if (!rc) rc = spk_app_route(app, "DELETE", "/todos/{id:int}", delete_todo, &store);
   if (!rc) rc = realtime_routes_register(app); /* SSE + streaming: realtime_routes.h */
+  if (!rc) rc = ws_routes_register(app);
   spk_server_t *server = NULL;
   if (!rc) rc = spk_server_new(&server, app, &cfg);
   if (rc) {

@@ -4,6 +4,7 @@
 
 #include "core/app_internal.h"
 #include "core/bg.h"
+#include "core/ws_internal.h"
 #include "core/contract.h"
 #include "core/di_internal.h"
 #include "core/hooks.h"
@@ -55,6 +56,7 @@ SPK_EXTERN void spk_app_free(spk_app_t *app) {
   spk__mw_app_free(&app->mw);
   spk__hooks_free(app->hooks);
   spk__di_free(app->di);
+  spk__ws_routes_free(app->ws_routes);
   spk__free(app);
 }
 

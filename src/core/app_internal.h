@@ -41,6 +41,7 @@ struct spk_app {
   struct spk__hooks *hooks;  /* NULL: no hook registered */
   struct spk__di *di;        /* NULL: no provider registered */
   struct spk__bg *bg;        /* background-task pool (thread-safe; mutable after freeze) */
+  struct spk__ws_route *ws_routes; /* WebSocket routes' data (ws_route.c) */
   int frozen;
 };
 

@@ -14,12 +14,13 @@
 #include "core/conn.h"
 #include "core/exchange.h"
 #include "core/stream_internal.h"
+#include "core/ws_internal.h"
 #include "util/alloc.h"
 #include "util/strutil.h"
 
-enum conn_state { ST_HEAD, ST_BODY, ST_HANDLER };
+enum conn_state { ST_HEAD, ST_BODY, ST_HANDLER, ST_WS };
 enum timer_kind { TIMER_NONE, TIMER_KEEPALIVE, TIMER_HEADER, TIMER_BODY, TIMER_WRITE, TIMER_HANDLER,
-                  TIMER_STREAM /* a streamed body is idle: SSE keep-alive */ };
+                  TIMER_STREAM /* a streamed body is idle: SSE keep-alive */, TIMER_WS };
 
 /* Stop reading while this many responses are still being written (back-pressure). */
 #define MAX_PENDING_WRITES 8
@@ -58,6 +59,8 @@ struct spk__conn {
   int stream_last;            /* ...and it completes the body */
   enum timer_kind timer;
   spk_h1_date_t date;
+  spk_ws_t *ws;          /* after a 101: the WebSocket session owns the connection */
+  size_t pre_ws_writes;  /* writes queued before the switch (their tokens are exchanges) */
 };
 
 static const char continue_100[] = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -75,6 +78,7 @@ static void arm_timer(spk__conn_t *c, enum timer_kind kind, int progress) {
     case TIMER_BODY: ms = l->body_timeout_ms; break;
     case TIMER_WRITE: ms = l->body_timeout_ms; break;
     case TIMER_STREAM: ms = spk__stream_idle_ms(c->streaming->res.stream); break;
+    case TIMER_WS: return;
     case TIMER_HANDLER: { /* the request timeout, counted from the start of the pipeline */
       uint64_t spent = (spk__now_ns() - c->cur->start_ns) / 1000000u;
       ms = spent >= c->cur->timeout_ms ? 1 : c->cur->timeout_ms - (uint32_t)spent;
@@ -123,6 +127,7 @@ void spk__exchange_release_orphan(spk__exchange_t *ex) { spk__exchange_free(ex);
 
 void spk__conn_free(spk__conn_t *c) {
   if (!c) return;
+  if (c->ws) spk__ws_conn_detach(c->ws);
   if (c->streaming) spk__exchange_free(c->streaming);
   if (c->cur) {
     if (c->state == ST_HANDLER)
@@ -230,6 +235,14 @@ static void send_response(spk__conn_t *c) {
     return;
   }
   spk__iov_t iov[2] = {{ex->head_out.data, ex->head_out.len}, {res->body, res->body_len}};
+  if (status == 101 && ex->ws_upgrade && !c->shutting_down) { /* switch to WebSocket */
+    write_iov(c, iov, 1, NULL); /* the session keeps the exchange */
+    c->pre_ws_writes = c->pending_writes;
+    c->ws = spk__ws_conn_start(c, ex);
+    if (!c->ws) spk__exchange_free(ex), c->closing = 1;
+    else c->state = ST_WS;
+    return;
+  }
   int head_only = no_body || ex->req.method == SPK_METHOD_HEAD ||
                   (!spk__res_body_size(res) && !res->stream);
   if (!keep_alive) c->closing = 1;
@@ -500,6 +513,8 @@ static spk__conn_action_t process(spk__conn_t *c) {
     switch (c->state) {
       case ST_HANDLER:
         return SPK__CONN_PAUSE;
+      case ST_WS:
+        return spk__ws_conn_input(c->ws, &c->in);
       case ST_HEAD:
         if (c->pending_writes >= MAX_PENDING_WRITES || c->streaming) {
           /* An idle generated stream waits for its producer, not for the client. */
@@ -547,6 +562,7 @@ char *spk__conn_read_buffer(spk__conn_t *c, size_t suggested, size_t *avail) {
 spk__conn_action_t spk__conn_commit(spk__conn_t *c, size_t n) {
   c->in.len += n;
   if (c->state == ST_HANDLER) return SPK__CONN_PAUSE;
+  if (c->state == ST_WS) return spk__ws_conn_input(c->ws, &c->in);
   return process(c);
 }
 
@@ -558,6 +574,11 @@ spk__conn_action_t spk__conn_feed(spk__conn_t *c, const char *data, size_t len) 
 
 spk__conn_action_t spk__conn_write_done(spk__conn_t *c, void *token) {
   if (c->pending_writes) c->pending_writes--;
+  if (c->ws && c->pre_ws_writes == 0) { /* writes complete in order: this one is a frame */
+    spk__ws_conn_write_done(c->ws, token);
+    return c->closing ? SPK__CONN_CLOSE : process(c);
+  }
+  if (c->ws) c->pre_ws_writes--;
   if (c->timer == TIMER_WRITE) arm_timer(c, c->pending_writes ? TIMER_WRITE : TIMER_KEEPALIVE, 1);
   if (c->streaming && token == stream_token(c->streaming)) {
     spk__exchange_t *ex = c->streaming;
@@ -590,6 +611,7 @@ spk__conn_action_t spk__conn_stream_wake(spk__conn_t *c) {
 }
 
 spk__conn_action_t spk__conn_resume(spk__conn_t *c, spk__exchange_t *ex) {
+  if (c->state == ST_WS) return spk__ws_conn_wake(c->ws);
   if (ex != c->cur || c->state != ST_HANDLER) return SPK__CONN_CLOSE; /* contract violation */
   if (!spk__pipeline_resume(ex)) { /* suspended again */
     if (c->io->hold) c->io->hold(c->wake_data, 1);
@@ -623,6 +645,7 @@ static spk__conn_action_t handler_timed_out(spk__conn_t *c) {
 spk__conn_action_t spk__conn_timeout(spk__conn_t *c) {
   enum timer_kind kind = c->timer;
   c->timer = TIMER_NONE;
+  if (kind == TIMER_WS && c->ws) return spk__ws_conn_timeout(c->ws);
   switch (kind) {
     case TIMER_HEADER:
     case TIMER_BODY:
@@ -640,6 +663,7 @@ spk__conn_action_t spk__conn_timeout(spk__conn_t *c) {
       c->closing = 1;
       return SPK__CONN_CLOSE;
     case TIMER_NONE:
+    case TIMER_WS:
       break;
   }
   return c->closing ? SPK__CONN_CLOSE : SPK__CONN_CONTINUE;
@@ -647,6 +671,7 @@ spk__conn_action_t spk__conn_timeout(spk__conn_t *c) {
 
 spk__conn_action_t spk__conn_eof(spk__conn_t *c) {
   c->peer_eof = 1;
+  if (c->state == ST_WS) return spk__ws_conn_eof(c->ws);
   if (c->state == ST_HANDLER) return SPK__CONN_PAUSE; /* answer the request, then close */
   return process(c);
 }
@@ -662,9 +687,23 @@ void spk__conn_abort(spk__conn_t *c) {
 
 spk__conn_action_t spk__conn_shutdown(spk__conn_t *c) {
   c->shutting_down = 1;
+  if (c->state == ST_WS) return spk__ws_conn_shutdown(c->ws);
   if (c->state == ST_HEAD) {
     c->closing = 1;
     return SPK__CONN_CLOSE;
   }
   return c->state == ST_HANDLER ? SPK__CONN_PAUSE : SPK__CONN_CONTINUE;
 }
+
+void spk__conn_ws_write(spk__conn_t *c, const spk__iov_t *iov, size_t n, void *token) {
+  write_iov(c, iov, n, token);
+}
+
+void spk__conn_ws_timer(spk__conn_t *c, uint32_t ms) {
+  c->timer = ms ? TIMER_WS : TIMER_NONE;
+  if (c->io->set_timer) c->io->set_timer(c->io_data, ms);
+}
+
+size_t spk__conn_ws_pending(const spk__conn_t *c) { return c->pending_writes; }
+const spk__conn_io_t *spk__conn_io(const spk__conn_t *c) { return c->io; }
+void *spk__conn_wake_data(const spk__conn_t *c) { return c->wake_data; }

@@ -113,6 +113,14 @@ void spk__conn_set_now(spk__conn_t *c, int64_t unix_sec);
  * exchange still in a handler's hands is detached: spk__exchange_conn returns NULL for it from
  * now on and the driver releases it when its wake arrives. */
 void spk__conn_free(spk__conn_t *c);
+/* For the WebSocket session (ws_conn.c), owner thread only: queue a write (counted like a
+ * response's), arm the connection's timer for it, the io and its wake data. */
+void spk__conn_ws_write(spk__conn_t *c, const spk__iov_t *iov, size_t n, void *token);
+void spk__conn_ws_timer(spk__conn_t *c, uint32_t ms);
+size_t spk__conn_ws_pending(const spk__conn_t *c);
+const spk__conn_io_t *spk__conn_io(const spk__conn_t *c);
+void *spk__conn_wake_data(const spk__conn_t *c);
+
 /* Owner thread only. */
 spk__conn_t *spk__exchange_conn(const spk__exchange_t *ex);
 void spk__exchange_release_orphan(spk__exchange_t *ex);

@@ -11,6 +11,7 @@
 #include "core/conn.h"
 #include "core/exchange.h"
 #include "spikard/background.h"
+#include "core/testclient_internal.h"
 #include "spikard/testclient.h"
 #include "util/alloc.h"
 #include "util/buf.h"
@@ -111,6 +112,8 @@ SPK_EXTERN spk_test_client_t *spk_test_client_new(spk_app_t *app) {
   return c;
 }
 
+spk_app_t *spk__test_client_app(spk_test_client_t *client) { return client->app; }
+
 SPK_EXTERN void spk_test_client_free(spk_test_client_t *client) {
   if (!client) return;
   /* A handler that outlived its request timeout still owes its spk_res_end, which lands in
@@ -193,7 +196,7 @@ static int parse_chunked(const char *p, size_t len, spk_test_response_t *out) {
 }
 
 /* Parse one response (skipping 1xx) from raw bytes into `out`. 1 when complete. */
-static int parse_response(const char *raw, size_t len, int is_head, spk_test_response_t *out) {
+int spk__test_parse_response(const char *raw, size_t len, int is_head, spk_test_response_t *out) {
   size_t pos = 0;
   for (;;) {
     const char *end = NULL;
@@ -206,7 +209,7 @@ static int parse_response(const char *raw, size_t len, int is_head, spk_test_res
     int status = 0;
     if (sscanf(raw + pos, "HTTP/1.%*d %3d", &status) != 1) return 0;
     size_t head_end = (size_t)(end - raw) + 4;
-    if (status >= 100 && status < 200) {
+    if (status >= 100 && status < 200 && status != 101) {
       pos = head_end;
       continue;
     }
@@ -332,7 +335,7 @@ static int run(spk_test_client_t *client, const char *bytes, size_t len, spk_tes
   out->raw = call.out.data;
   out->raw_len = call.out.len;
   if (rc == SPK_OK) {
-    int complete = parse_response(out->raw, out->raw_len, is_head, out);
+    int complete = spk__test_parse_response(out->raw, out->raw_len, is_head, out);
     if (!complete) rc = SPK_EPROTO;
   }
   if (rc != SPK_OK) spk_test_response_free(out);
