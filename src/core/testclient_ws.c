@@ -53,7 +53,7 @@ static void ws_wake(void *wake_data, spk__exchange_t *ex) {
 
 static void ws_set_timer(void *io_data, uint32_t ms) { ((spk_test_ws_t *)io_data)->timer_ms = ms; }
 
-static const spk__conn_io_t ws_io = {ws_write, ws_wake, ws_set_timer, NULL};
+static const spk__conn_io_t ws_io = {ws_write, ws_wake, ws_set_timer, NULL, NULL};
 
 /* Report queued writes as done (like a socket that took them), until nothing is left. */
 static void pump(spk_test_ws_t *ws, spk__conn_action_t a) {
