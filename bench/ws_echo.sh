@@ -29,34 +29,52 @@ if [ -z "${EXAMPLE_BIN:-}" ]; then
 fi
 gcc -O2 -o "$work/ws_echo" "$here/ws_echo.c"
 
-# start NAME CMD... : run a server, wait for its "listening on http://127.0.0.1:PORT" line.
+# start VAR NAME CMD... : run a server in the background (its pid in pid_NAME, killed on exit)
+# and wait for its "listening on http://127.0.0.1:PORT" line; the port goes into VAR.
 start() {
-  local name="$1"; shift
+  local var="$1" name="$2"; shift 2
   "$@" > "$work/$name.out" 2>&1 &
   pids+=($!)
+  printf -v "pid_$name" '%s' "$!"
+  local port=""
   for _ in $(seq 100); do
     port="$(grep -o '127.0.0.1:[0-9]*' "$work/$name.out" | head -1 | cut -d: -f2 || true)"
-    [ -n "$port" ] && { echo "$port"; return; }
+    [ -n "$port" ] && { printf -v "$var" '%s' "$port"; return; }
     sleep 0.05
   done
   echo "$name did not start" >&2; cat "$work/$name.out" >&2; exit 1
 }
-spk_port="$(start spikard "$EXAMPLE_BIN" --host 127.0.0.1 --port 0 --workers 1)"
-node_port="$(start node node "$here/ws_echo_server.mjs")"
-bcast_port="$(start nodeb node "$here/ws_broadcast_server.mjs")"
+start spk_port spikard "$EXAMPLE_BIN" --host 127.0.0.1 --port 0 --workers 1
+start node_port node node "$here/ws_echo_server.mjs"
+start bcast_port nodeb node "$here/ws_broadcast_server.mjs"
+
+# CPU seconds (user + system, all threads) a process has used so far.
+cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.3f", ($14 + $15) / hz }' "/proc/$1/stat"; }
+# run PID ARGS...: one ws_echo run; prints "msg/s msg-per-server-CPU-s". The CPU is sampled over
+# the whole run including the 1 s warm-up, counted at the measured rate.
+run() {
+  local pid="$1"; shift
+  local c0 c1 rate
+  c0="$(cpu_s "$pid")"
+  rate="$("$work/ws_echo" "$@")"
+  c1="$(cpu_s "$pid")"
+  awk -v r="$rate" -v s="$SECS" -v a="$c0" -v b="$c1" \
+    'BEGIN { d = b - a; printf "%s %.0f\n", r, (d > 0 ? r * (s + 1) / d : 0) }'
+}
 
 best() { sort -n | tail -1; }
-# row PATH SPIKARD_PORT NODE_PORT CONNECTIONS BYTES DEPTH MODE: alternating rounds, best of each.
+# row PATH SPIKARD_PORT NODE_PORT CONNECTIONS BYTES DEPTH MODE SPIKARD_PID NODE_PID: alternating
+# rounds, best of each for throughput and for messages per server CPU-second.
 row() {
-  local a=() b=()
+  local a=() b=() ea=() eb=() out
   for _ in $(seq "$ROUNDS"); do
-    a+=("$("$work/ws_echo" "$2" "$1" "$4" "$5" "$SECS" 1 "$6" "$7")")
-    b+=("$("$work/ws_echo" "$3" "$1" "$4" "$5" "$SECS" 1 "$6" "$7")")
+    out="$(run "$8" "$2" "$1" "$4" "$5" "$SECS" 1 "$6" "$7")"; a+=("${out% *}"); ea+=("${out#* }")
+    out="$(run "$9" "$3" "$1" "$4" "$5" "$SECS" 1 "$6" "$7")"; b+=("${out% *}"); eb+=("${out#* }")
   done
-  local sa sb
-  sa="$(printf '%s\n' "${a[@]}" | best)"
-  sb="$(printf '%s\n' "${b[@]}" | best)"
-  echo "| $4 | $6 | $5 B | $sa | $sb | $(awk -v x="$sa" -v y="$sb" 'BEGIN { printf "%.2f", x / y }')× |"
+  local sa sb xa xb
+  sa="$(printf '%s\n' "${a[@]}" | best)"; sb="$(printf '%s\n' "${b[@]}" | best)"
+  xa="$(printf '%s\n' "${ea[@]}" | best)"; xb="$(printf '%s\n' "${eb[@]}" | best)"
+  echo "| $4 | $6 | $5 B | $sa | $sb | $(awk -v x="$sa" -v y="$sb" 'BEGIN { printf "%.2f", x / y }')× | $xa | $xb | $(awk -v x="$xa" -v y="$xb" 'BEGIN { printf "%.2f", y ? x / y : 0 }')× |"
 }
 {
   echo "# WebSocket echo: Spikard vs Node ws"
@@ -67,11 +85,11 @@ row() {
   echo "messages per connection (binary frames; as echoes return, as many new ones are sent in one write),"
   echo "${SECS} s per run after a 1 s warm-up, ${ROUNDS} alternating rounds, best round."
   echo
-  echo "| connections | in flight | message | Spikard msg/s | Node ws msg/s | ratio |"
-  echo "|---:|---:|---:|---:|---:|---:|"
+  echo "| connections | in flight | message | Spikard msg/s | Node ws msg/s | ratio | Spikard msg per server CPU-s | Node ws msg per CPU-s | ratio |"
+  echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   for d in $DEPTHS; do
     for c in $CONNS; do
-      for s in $SIZES; do row /ws/echo "$spk_port" "$node_port" "$c" "$s" "$d" echo; done
+      for s in $SIZES; do row /ws/echo "$spk_port" "$node_port" "$c" "$s" "$d" echo "$pid_spikard" "$pid_node"; done
     done
   done
   echo
@@ -81,9 +99,9 @@ row() {
   echo "Node: bench/ws_broadcast_server.mjs, client.send to every client); deliveries/s = frames received by"
   echo "all connections; the publisher keeps 'in flight' messages outstanding (it receives its own)."
   echo
-  echo "| connections | in flight | message | Spikard deliveries/s | Node ws deliveries/s | ratio |"
-  echo "|---:|---:|---:|---:|---:|---:|"
-  for d in $DEPTHS; do row /ws/chat "$spk_port" "$bcast_port" 256 32 "$d" broadcast; done
+  echo "| connections | in flight | message | Spikard deliveries/s | Node ws deliveries/s | ratio | Spikard per server CPU-s | Node ws per CPU-s | ratio |"
+  echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  for d in $DEPTHS; do row /ws/chat "$spk_port" "$bcast_port" 256 32 "$d" broadcast "$pid_spikard" "$pid_nodeb"; done
   echo
   echo "With one message in flight each round trip costs both servers the same three system calls"
   echo "(epoll, read, write) and the kernel's TCP work dominates Spikard's profile (perf: >80 % kernel),"
@@ -92,4 +110,8 @@ row() {
   echo "cores with the server (and with other jobs), so absolute numbers are lower bounds. A broadcast"
   echo "with one message in flight costs one write per subscriber on both servers (the kernel floor);"
   echo "with several, Spikard sends everything published to a subscriber in one loop iteration in one write."
+  echo
+  echo "Per server CPU-second: the server process's user+system time over the run (warm-up included,"
+  echo "counted at the measured rate). On two cores the load generator takes one, so raw msg/s is capped"
+  echo "by the client; messages per server CPU-second is the efficiency figure, as in bench/run.sh."
 } | tee "$here/results/ws.md"

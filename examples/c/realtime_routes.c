@@ -62,66 +62,72 @@ typedef struct sub {
   struct sub *next;
 } sub_t;
 
-static struct {
+/* The ticker's state: owned by main (realtime_routes_register / realtime_free), handed to the
+ * routes as user_data. The thread starts with the first subscriber and is stopped and joined
+ * by realtime_free. */
+struct realtime {
   pthread_mutex_t mu;
+  pthread_cond_t cv; /* signalled to stop the ticker early */
   sub_t *subs;
   unsigned long ticks;
-  int started;
-} hub = {.mu = PTHREAD_MUTEX_INITIALIZER};
+  int started, stopping;
+  pthread_t thread;
+};
 
 static void *ticker(void *arg) {
-  (void)arg;
-  for (;;) {
-    struct timespec ts = {1, 0};
-    nanosleep(&ts, NULL);
-    pthread_mutex_lock(&hub.mu);
-    hub.ticks++;
+  realtime_t *rt = arg;
+  pthread_mutex_lock(&rt->mu);
+  while (!rt->stopping) {
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 1;
+    while (!rt->stopping && pthread_cond_timedwait(&rt->cv, &rt->mu, &until) == 0) {
+    }
+    if (rt->stopping) break;
+    rt->ticks++;
     char id[24], data[64];
-    snprintf(id, sizeof(id), "%lu", hub.ticks);
-    int n = snprintf(data, sizeof(data), "{\"tick\":%lu}", hub.ticks);
+    snprintf(id, sizeof(id), "%lu", rt->ticks);
+    int n = snprintf(data, sizeof(data), "{\"tick\":%lu}", rt->ticks);
     spk_sse_event_t ev = {.event = "tick", .id = id, .data = data, .data_len = (size_t)n};
-    for (sub_t *x = hub.subs; x; x = x->next) spk_sse_send(x->s, &ev); /* EAGAIN: skipped */
-    pthread_mutex_unlock(&hub.mu);
+    for (sub_t *x = rt->subs; x; x = x->next) spk_sse_send(x->s, &ev); /* EAGAIN: skipped */
   }
+  pthread_mutex_unlock(&rt->mu);
   return NULL;
 }
 
 /* The client went away: unsubscribe and release the stream. */
 static void ticker_cancel(spk_stream_t *s, void *ud) {
-  (void)ud;
-  pthread_mutex_lock(&hub.mu);
-  for (sub_t **p = &hub.subs; *p; p = &(*p)->next)
+  realtime_t *rt = ud;
+  pthread_mutex_lock(&rt->mu);
+  for (sub_t **p = &rt->subs; *p; p = &(*p)->next)
     if ((*p)->s == s) {
       sub_t *x = *p;
       *p = x->next;
       free(x);
       break;
     }
-  pthread_mutex_unlock(&hub.mu);
+  pthread_mutex_unlock(&rt->mu);
   spk_stream_abort(s);
 }
 
 static int ticker_route(spk_req_t *req, spk_res_t *res, void *ud) {
   (void)req;
-  (void)ud;
+  realtime_t *rt = ud;
   sub_t *x = malloc(sizeof(*x));
   if (!x) return SPK_ENOMEM;
-  spk_sse_options_t o = {.cancel = ticker_cancel};
+  spk_sse_options_t o = {.cancel = ticker_cancel, .user_data = rt};
   int rc = spk_res_sse(res, &o, &x->s);
   if (rc) {
     free(x);
     return rc;
   }
   spk_sse_comment(x->s, "subscribed");
-  pthread_mutex_lock(&hub.mu);
-  x->next = hub.subs;
-  hub.subs = x;
-  if (!hub.started) {
-    pthread_t th;
-    hub.started = pthread_create(&th, NULL, ticker, NULL) == 0;
-    if (hub.started) pthread_detach(th);
-  }
-  pthread_mutex_unlock(&hub.mu);
+  pthread_mutex_lock(&rt->mu);
+  x->next = rt->subs;
+  rt->subs = x;
+  if (!rt->started && !rt->stopping)
+    rt->started = pthread_create(&rt->thread, NULL, ticker, rt) == 0;
+  pthread_mutex_unlock(&rt->mu);
   return SPK_HANDLER_DONE;
 }
 
@@ -168,9 +174,33 @@ static int export_route(spk_req_t *req, spk_res_t *res, void *ud) {
   return spk_res_set_header(res, "Content-Type", "application/x-ndjson");
 }
 
-int realtime_routes_register(spk_app_t *app) {
+int realtime_routes_register(spk_app_t *app, realtime_t **out) {
+  realtime_t *rt = calloc(1, sizeof(*rt));
+  if (!rt) return SPK_ENOMEM;
+  pthread_mutex_init(&rt->mu, NULL);
+  pthread_cond_init(&rt->cv, NULL);
+  *out = rt;
   int rc = spk_app_route(app, "GET", "/events", events, NULL);
-  if (!rc) rc = spk_app_route(app, "GET", "/events/ticker", ticker_route, NULL);
+  if (!rc) rc = spk_app_route(app, "GET", "/events/ticker", ticker_route, rt);
   if (!rc) rc = spk_app_route(app, "GET", "/export.ndjson", export_route, NULL);
   return rc;
+}
+
+void realtime_free(realtime_t *rt) {
+  if (!rt) return;
+  pthread_mutex_lock(&rt->mu);
+  rt->stopping = 1;
+  pthread_cond_broadcast(&rt->cv);
+  int started = rt->started;
+  pthread_mutex_unlock(&rt->mu);
+  if (started) pthread_join(rt->thread, NULL);
+  /* The server is gone: its shutdown cancelled every stream, so no subscriber is left unless a
+   * cancel never came; free what remains without touching the streams. */
+  for (sub_t *x = rt->subs, *next; x; x = next) {
+    next = x->next;
+    free(x);
+  }
+  pthread_cond_destroy(&rt->cv);
+  pthread_mutex_destroy(&rt->mu);
+  free(rt);
 }

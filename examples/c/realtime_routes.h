@@ -12,6 +12,11 @@
 
 #include <spikard.h>
 
-int realtime_routes_register(spk_app_t *app);
+typedef struct realtime realtime_t;
+
+/* Registers the SSE and streaming routes. `*out` receives their shared state (also on failure,
+ * then free it); free it with realtime_free after the server is freed, before the app. */
+int realtime_routes_register(spk_app_t *app, realtime_t **out);
+void realtime_free(realtime_t *rt);
 
 #endif

@@ -153,19 +153,25 @@ int main(int argc, char **argv) {
   if (!rc) rc = spk_app_route(app, "POST", "/todos", create_todo, &store);
   if (!rc) rc = spk_app_route(app, "GET", "/todos/{id:int}", get_todo, &store);
   if (!rc) rc = spk_app_route(app, "DELETE", "/todos/{id:int}", delete_todo, &store);
-  if (!rc) rc = realtime_routes_register(app); /* SSE + streaming: realtime_routes.h */
-  if (!rc) rc = ws_routes_register(app);
+  realtime_t *realtime = NULL; /* SSE + streaming: realtime_routes.h */
+  spk_ws_hub_t *chat = NULL;    /* WebSocket rooms: ws_routes.h */
+  if (!rc) rc = realtime_routes_register(app, &realtime);
+  if (!rc) rc = ws_routes_register(app, &chat);
   spk_server_t *server = NULL;
   if (!rc) rc = spk_server_new(&server, app, &cfg);
   if (rc) {
     fprintf(stderr, "spikard-example: %s\n", spk_strerror(rc));
+    realtime_free(realtime);
     spk_app_free(app);
+    spk_ws_hub_free(chat);
     return 1;
   }
   printf("spikard-example listening on http://%s:%d\n", cfg.host, spk_server_port(server));
   fflush(stdout);
   rc = spk_server_run(server);
   spk_server_free(server);
+  realtime_free(realtime);
   spk_app_free(app);
+  spk_ws_hub_free(chat);
   return rc ? 1 : 0;
 }

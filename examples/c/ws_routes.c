@@ -14,11 +14,6 @@
 #include <spikard/request.h>
 #include <spikard/websocket.h>
 
-/* The hub lives as long as the process (the app and server are torn down at exit). */
-static spk_ws_hub_t *chat_hub;
-
-static void free_hub(void) { spk_ws_hub_free(chat_hub); }
-
 static void echo_message(spk_ws_t *ws, spk_ws_kind_t kind, const char *data, size_t len,
                          void *user_data) {
   (void)user_data;
@@ -65,12 +60,9 @@ static void goodbye_open(spk_ws_t *ws, const spk_req_t *req, void *user_data) {
   spk_ws_close(ws, 4001, "done");
 }
 
-int ws_routes_register(spk_app_t *app) {
-  if (!chat_hub) {
-    chat_hub = spk_ws_hub_new();
-    if (!chat_hub) return -1;
-    atexit(free_hub);
-  }
+int ws_routes_register(spk_app_t *app, spk_ws_hub_t **hub_out) {
+  spk_ws_hub_t *chat_hub = *hub_out = spk_ws_hub_new();
+  if (!chat_hub) return SPK_ENOMEM;
   spk_ws_options_t o;
   spk_ws_options_default(&o);
   o.permessage_deflate = 1;
