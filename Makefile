@@ -13,12 +13,15 @@ FUZZ_SECONDS ?= 600
 JOBS ?= $(shell nproc)
 CMAKE_COMMON = -G Ninja -DSPK_SHARED_DIR=$(abspath ../shared)
 
-.PHONY: all build run test test-gcc test-asan test-clang fuzz fuzz-smoke bench install clean bootstrap conformance conformance-schema conformance-json
+.PHONY: all bootstrap-test build run test test-gcc test-asan test-clang fuzz fuzz-smoke bench install clean bootstrap conformance conformance-schema conformance-json
 
 all: build
 
 bootstrap:
 	@scripts/bootstrap.sh core
+
+bootstrap-test:
+	@scripts/bootstrap.sh test
 
 build: bootstrap
 	@cmake -S . -B build $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -27,10 +30,10 @@ build: bootstrap
 run: build
 	./build/spikard-example --port $(PORT)
 
-test: bootstrap
+test: bootstrap-test
 	@scripts/test.sh
 
-test-gcc test-asan test-clang fuzz-smoke: bootstrap
+test-gcc test-asan test-clang fuzz-smoke: bootstrap-test
 	@scripts/test.sh $(subst test-,,$@)
 
 # Fixture conformance (e2e/c/fixture_runner.c), in-process and over loopback:
@@ -47,7 +50,7 @@ conformance-schema: build
 conformance-json: build
 	@build/tests/json_test_suite $(abspath ../shared)
 
-fuzz: bootstrap
+fuzz: bootstrap-test
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh long
 
 bench:

@@ -1,19 +1,25 @@
 #!/usr/bin/env bash
 # Install the Debian packages the project needs, when missing. Idempotent and silent when there
-# is nothing to do. Usage: scripts/bootstrap.sh [core|bench|all]   (default: core)
+# is nothing to do. Usage: scripts/bootstrap.sh [core|test|bench|all]   (default: core)
+#   core   what `make` and `make run` need to build the library and the example
+#   test   core + what `make test` drives: clang (second compiler, libFuzzer), redis-server
+#          (rate-limit backend), curl, headless Chromium (tests/browser; npm packages come from
+#          tests/package.json through scripts/node_deps.sh)
+#   bench  core + wrk and nginx for `make bench`
 set -euo pipefail
 
-core=(build-essential cmake ninja-build pkg-config libuv1-dev libpcre2-dev clang libclang-rt-14-dev curl python3
-      zlib1g-dev libbrotli-dev libzstd-dev libssl-dev libhiredis-dev redis-server
-      chromium)  # headless browser for tests/browser (driven by playwright-core from npm)
+core=(build-essential cmake ninja-build pkg-config python3 libuv1-dev libpcre2-dev
+      zlib1g-dev libbrotli-dev libzstd-dev libssl-dev libhiredis-dev)
+test=(clang libclang-rt-14-dev curl redis-server chromium)
 bench=(wrk nginx-light)
 
 want=("${core[@]}")
 case "${1:-core}" in
   core) ;;
+  test) want+=("${test[@]}") ;;
   bench) want+=("${bench[@]}") ;;
-  all) want+=("${bench[@]}") ;;
-  *) echo "bootstrap: unknown set '$1' (core|bench|all)" >&2; exit 2 ;;
+  all) want+=("${test[@]}" "${bench[@]}") ;;
+  *) echo "bootstrap: unknown set '$1' (core|test|bench|all)" >&2; exit 2 ;;
 esac
 
 missing=()
