@@ -11,7 +11,9 @@
  * json:    {"time":"2024-10-10T13:55:36.123456Z","remote":"127.0.0.1","method":"GET",
  *           "target":"/items?x=1","status":200,"bytes":27,"duration_us":153,"request_id":null}
  *
- * `bytes` is the body as sent (after compression; 0 for HEAD, 1xx, 204, 304); the duration runs
+ * `bytes` is the body as sent (after compression; 0 for HEAD, 1xx, 204, 304; a file body its
+ * range; "-" / null for a streamed body, whose size is unknown when the line is written); the
+ * duration runs
  * from the complete request head to the response being ready (body upload included). Request
  * bytes that are not visible ASCII, `"` and `\` are written \xHH in common lines (a log line
  * cannot be forged with a crafted target); JSON strings are escaped per RFC 8259 (\u00HH).
@@ -174,7 +176,10 @@ size_t spk__mw_accesslog_line(const spk__exchange_t *ex, int json, const struct 
   int st = res->status;
   int no_body = req->method == SPK_METHOD_HEAD || (st >= 100 && st < 200) || st == 204 ||
                 st == 304;
-  unsigned long long bytes = no_body ? 0 : (unsigned long long)res->body_len;
+  /* A streamed body's size is not known when the line is written: "-" / null, as Apache does
+   * for an unknown size. A file body counts its range. */
+  int unknown = !no_body && res->stream;
+  unsigned long long bytes = no_body ? 0 : (unsigned long long)spk__res_body_size(res);
   unsigned long long us =
       ex->start_ns && end_ns > ex->start_ns ? (end_ns - ex->start_ns) / 1000u : 0;
   const char *remote = req->remote[0] ? req->remote : "-";
@@ -192,7 +197,10 @@ size_t spk__mw_accesslog_line(const spk__exchange_t *ex, int json, const struct 
     puts_(&l, req->minor_version == 0 ? " HTTP/1.0\" " : " HTTP/1.1\" ");
     putu(&l, (unsigned long long)st);
     puts_(&l, " ");
-    putu(&l, bytes);
+    if (unknown)
+      puts_(&l, "-");
+    else
+      putu(&l, bytes);
     puts_(&l, " ");
     putu(&l, us);
     puts_(&l, " ");
@@ -213,7 +221,10 @@ size_t spk__mw_accesslog_line(const spk__exchange_t *ex, int json, const struct 
     puts_(&l, "\",\"status\":");
     putu(&l, (unsigned long long)st);
     puts_(&l, ",\"bytes\":");
-    putu(&l, bytes);
+    if (unknown)
+      puts_(&l, "null");
+    else
+      putu(&l, bytes);
     puts_(&l, ",\"duration_us\":");
     putu(&l, us);
     puts_(&l, ",\"request_id\":");

@@ -103,6 +103,59 @@ static void test_common_file(void) {
   unlink(path);
 }
 
+static int h_stream(spk_req_t *req, spk_res_t *res, void *ud) {
+  (void)req, (void)ud;
+  spk_stream_t *s;
+  int rc = spk_res_stream(res, NULL, &s);
+  if (rc) return rc;
+  spk_stream_write_str(s, "chunk");
+  spk_stream_end(s);
+  return SPK_HANDLER_DONE;
+}
+
+static int h_file(spk_req_t *req, spk_res_t *res, void *ud) {
+  (void)req;
+  return spk_res_file(res, ud, "text/plain");
+}
+
+/* A file body logs its size; a streamed body's size is unknown when the line is written. */
+static void test_file_and_stream_bytes(void) {
+  char path[128], file[128], cfg[300];
+  temp_path(path, sizeof(path));
+  temp_path(file, sizeof(file));
+  FILE *f = fopen(file, "wb");
+  CHECK(f != NULL);
+  if (!f) return;
+  fputs("0123456789abc", f); /* 13 bytes */
+  fclose(f);
+  snprintf(cfg, sizeof(cfg), "{\"access_log\": {\"path\": \"%s\", \"format\": \"%s\"}}", path,
+           "common");
+  spk_app_t *app = spk_app_new();
+  CHECK_INT(spk_app_configure(app, cfg), SPK_OK);
+  CHECK_INT(spk_app_route(app, "GET", "/file", h_file, file), SPK_OK);
+  CHECK_INT(spk_app_route(app, "GET", "/stream", h_stream, NULL), SPK_OK);
+  spk_test_client_t *tc = spk_test_client_new(app);
+  spk_test_response_t r;
+  CHECK_INT(spk_test_client_get(tc, "GET", "/file", &r), 0);
+  CHECK_INT((int)r.body_len, 13);
+  spk_test_response_free(&r);
+  CHECK_INT(spk_test_client_get(tc, "GET", "/stream", &r), 0);
+  CHECK_INT(r.status, 200);
+  spk_test_response_free(&r);
+  spk_test_client_free(tc);
+  spk_app_free(app);
+  size_t len;
+  char *log = slurp(path, &len);
+  CHECK(log != NULL);
+  if (log) {
+    CHECK(strstr(log, "\"GET /file HTTP/1.1\" 200 13 ") != NULL);
+    CHECK(strstr(log, "\"GET /stream HTTP/1.1\" 200 - ") != NULL);
+  }
+  free(log);
+  unlink(path);
+  unlink(file);
+}
+
 typedef struct worker {
   spk_app_t *app;
   int n;
@@ -228,6 +281,7 @@ int main(void) {
   RUN(test_common_file);
   RUN(test_json_threads);
   RUN(test_escaping);
+  RUN(test_file_and_stream_bytes);
   RUN(test_configure);
   return test_report("mw_accesslog");
 }
