@@ -296,6 +296,7 @@ static spk__conn_action_t fail(spk__conn_t *c, int status, const char *detail);
  * and the io layer half-closes and drains what the client still sends for a moment (LINGER in
  * tcp_conn.c) so the client reads the 413 instead of a reset. */
 static spk__conn_action_t too_large(spk__conn_t *c) {
+  if (c->cur) spk__mw_cors_early(c->cur); /* the pipeline never ran: its CORS headers still count */
   return fail(c, 413, c->route_limit ? TOO_LARGE_ROUTE : TOO_LARGE_APP);
 }
 

@@ -137,6 +137,10 @@ uint64_t spk__route_body_limit(const spk_app_t *app, const char *method, size_t 
 
 /* ---- response side ---- */
 void spk__mw_cors_finish(spk__exchange_t *ex);
+/* For an answer the connection gives before the pipeline runs (413 from Content-Length): the
+ * CORS config the pipeline would have used (the route's, else the app's) when the request's
+ * Origin is allowed, so the browser sees the 413 rather than a CORS failure. */
+void spk__mw_cors_early(spk__exchange_t *ex);
 /* RateLimit-Limit/-Remaining/-Reset on a response the limiter admitted (ex->ratelimit set). */
 void spk__mw_ratelimit_finish(spk__exchange_t *ex);
 void spk__mw_reqid_finish(spk__exchange_t *ex, const struct spk__mw_reqid *c);

@@ -349,6 +349,22 @@ int spk__mw_cors_request(spk__exchange_t *ex, const struct spk__mw_cors *c) {
   return SPK__STEP_NEXT;
 }
 
+void spk__mw_cors_early(spk__exchange_t *ex) {
+  const spk_app_t *app = ex->app;
+  const struct spk__mw_cors *c = app->mw.cors;
+  spk__route_match_t m;
+  spk__router_match(app->router, ex->req.method_str.ptr, ex->req.method_str.len,
+                    ex->req.raw_path.ptr, ex->req.raw_path.len, &m);
+  if (m.status == SPK__MATCH_FOUND) {
+    const spk__endpoint_t *ep = m.route->user_data;
+    if (ep->mw.cors) c = ep->mw.cors;
+  }
+  spk_str_t origin;
+  if (c && spk_req_header_id(&ex->req, SPK_HEADER_ORIGIN, 0, &origin) == SPK_OK &&
+      origin_allowed(c, origin))
+    ex->cors = c;
+}
+
 void spk__mw_cors_finish(spk__exchange_t *ex) {
   const struct spk__mw_cors *c = ex->cors;
   spk_str_t origin;

@@ -266,9 +266,46 @@ static void test_headers_on_errors(void) {
   spk_app_free(app);
 }
 
+/* A 413 answered from Content-Length, before the pipeline runs, still carries the CORS headers
+ * of the route (or the app) for an allowed origin, and none for another origin. */
+static void test_headers_on_early_413(void) {
+  spk_app_t *app = spk_app_new();
+  CHECK_INT(spk_app_configure(app, "{\"body_limit\": {\"max_bytes\": 8}, \"cors\": "
+                                   "{\"allowed_origins\": [\"https://app.example\"]}}"),
+            SPK_OK);
+  spk_route_options_t o = {0};
+  o.middleware = CORS_A;
+  CHECK_INT(spk_app_route_ex(app, "POST", "/route", h_ok, NULL, &o), SPK_OK);
+  CHECK_INT(spk_app_route(app, "POST", "/app", h_ok, NULL), SPK_OK);
+  spk_test_client_t *tc = spk_test_client_new(app);
+  static const struct {
+    const char *target, *origin, *acao;
+  } early[] = {{"/route", "https://a.example", "https://a.example"},
+               {"/app", "https://app.example", "https://app.example"},
+               {"/route", "https://app.example", NULL}, /* the route's config decides */
+               {"/nowhere", "https://app.example", "https://app.example"}};
+  for (size_t i = 0; i < sizeof(early) / sizeof(early[0]); i++) {
+    spk_test_header_t h = {"Origin", early[i].origin};
+    spk_test_request_t req = {.method = "POST", .target = early[i].target, .headers = &h,
+                              .header_count = 1, .body = "0123456789abcdef", .body_len = 16};
+    spk_test_response_t r;
+    CHECK_INT(spk_test_client_send(tc, &req, &r), 0);
+    CHECK_INT(r.status, 413);
+    const char *acao = spk_test_response_header(&r, "access-control-allow-origin");
+    if (early[i].acao)
+      CHECK_STR(acao, early[i].acao);
+    else
+      CHECK(acao == NULL);
+    spk_test_response_free(&r);
+  }
+  spk_test_client_free(tc);
+  spk_app_free(app);
+}
+
 int main(void) {
   RUN(test_matrix);
   RUN(test_configure);
   RUN(test_headers_on_errors);
+  RUN(test_headers_on_early_413);
   return test_report("mw_cors");
 }
