@@ -5,6 +5,7 @@ set -euo pipefail
 
 core=(build-essential cmake ninja-build pkg-config libuv1-dev libpcre2-dev clang libclang-rt-14-dev curl python3
       zlib1g-dev libbrotli-dev libzstd-dev libssl-dev libhiredis-dev redis-server
+      python3-pytest  # pytest for packages/python (toolchain-notes §2, option D)
       chromium)  # headless browser for tests/browser (driven by playwright-core from npm)
 bench=(wrk nginx-light)
 
