@@ -65,6 +65,31 @@ def _render(result: Any, status: int) -> tuple:
     return (status, None, encode_json(result), "application/json")
 
 
+def _type_hints(fn: Callable[..., Any]) -> dict[str, Any]:
+    """Annotations as types; when some cannot be resolved (a class local to a function under
+    `from __future__ import annotations`), resolve the others one by one."""
+    try:
+        return typing.get_type_hints(fn, include_extras=True)
+    except Exception:
+        pass
+    out: dict[str, Any] = {}
+    ns = dict(getattr(fn, "__globals__", {}))
+    try:
+        ns.update(inspect.getclosurevars(fn).nonlocals)
+    except (TypeError, ValueError):
+        pass
+    for name, ann in getattr(fn, "__annotations__", {}).items():
+        if isinstance(ann, str):
+            try:
+                ann = eval(ann, ns)  # noqa: S307 - the handler's own annotation text
+            except Exception:
+                log.warning("spikard: cannot resolve annotation %r of %s.%s; treating it as Any",
+                            ann, getattr(fn, "__qualname__", fn), name)
+                ann = Any
+        out[name] = ann
+    return out
+
+
 class _Route:
     """A handler compiled once: the core's contract and the per-request argument builder."""
 
@@ -82,10 +107,7 @@ class _Route:
         groups: dict[str, dict] = {"path": {}, "query": {}, "headers": {}, "cookies": {}}
         schema: dict | None = None
         path_names = {a or b for a, b in _PATH_NAMES.findall(path)}
-        try:
-            hints = typing.get_type_hints(fn, include_extras=True)
-        except Exception:
-            hints = {}
+        hints = _type_hints(fn)
         for p in inspect.signature(fn).parameters.values():
             if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
                 continue

@@ -248,9 +248,22 @@ def body_schema(tp: Any) -> dict | None:
     if origin in (dict, typing.Dict):
         return {"type": "object"}
     try:
-        return msgspec.json.schema(inner)
+        return _inline_root(msgspec.json.schema(inner))
     except (TypeError, ValueError):
         return {}
+
+
+def _inline_root(schema: dict) -> dict:
+    """{"$ref": "#/$defs/X", "$defs": {...}} → X's own keywords at the root (with $defs kept):
+    the core coerces form and multipart fields by the root's `properties`."""
+    ref = schema.get("$ref")
+    defs = schema.get("$defs") or {}
+    if isinstance(ref, str) and ref.startswith("#/$defs/") and len(schema) == 2:
+        root = dict(defs.get(ref[len("#/$defs/"):], {}))
+        if root:
+            root["$defs"] = defs
+            return root
+    return schema
 
 
 def converter(tp: Any) -> Callable[[Any], Any] | None:

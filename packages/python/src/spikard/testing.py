@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import json as _json
+import threading
 import uuid
 from typing import Any, Iterable, Mapping
 from urllib.parse import urlencode
@@ -99,7 +100,15 @@ class TestClient:
 
     def __init__(self, app: App) -> None:
         self.app = app
+        self._local = threading.local()  # the core's client serves one thread at a time
         self._raw = RawTestClient(app._raw)
+        self._local.raw = self._raw
+
+    def _client(self) -> RawTestClient:
+        raw = getattr(self._local, "raw", None)
+        if raw is None:
+            raw = self._local.raw = RawTestClient(self.app._raw)
+        return raw
 
     def __enter__(self) -> "TestClient":
         return self
@@ -139,12 +148,12 @@ class TestClient:
             hs.append(("Content-Type", ctype))
         if cookies:
             hs.append(("Cookie", "; ".join(f"{k}={v}" for k, v in cookies.items())))
-        status, rh, rb = self._raw.request(method.upper(), url, hs, body)
+        status, rh, rb = self._client().request(method.upper(), url, hs, body)
         return TestResponse(status, rh, rb)
 
     def raw(self, data: bytes) -> TestResponse:
         """Send raw HTTP/1.1 bytes (one request)."""
-        return TestResponse(*self._raw.request_raw(data))
+        return TestResponse(*self._client().request_raw(data))
 
     def drain(self, timeout: float = 5.0) -> bool:
         """Wait for the background tasks spawned so far."""
