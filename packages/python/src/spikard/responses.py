@@ -116,6 +116,7 @@ class Response:
     def render(self) -> Reply:
         c = self.content
         mt = self.media_type
+        own_ct = mt is None and any(k.lower() == "content-type" for k, _ in self.headers)
         if c is None:
             body = b""
         elif isinstance(c, (bytes, bytearray, memoryview)):
@@ -127,7 +128,9 @@ class Response:
         else:
             body = encode_json(c)
             mt = mt or "application/json"
-        if mt and mt.startswith("text/") and "charset" not in mt:
+        if own_ct:
+            mt = None  # the caller's own Content-Type header wins
+        elif mt and mt.startswith("text/") and "charset" not in mt:
             mt += "; charset=utf-8"
         return (self.status_code, self.headers or None, body, mt)
 
