@@ -19,9 +19,9 @@ if ! "$PY" -c 'import pytest' 2>/dev/null && [ -d /usr/lib/python3/dist-packages
     [ -e "/usr/lib/python3/dist-packages/$m" ] && ln -sfn "/usr/lib/python3/dist-packages/$m" "$here/build/pytest-shim/"
   done
 fi
+if [ $# -ge 1 ]; then export SPIKARD_LIB_DIR="$(cd "$1" && pwd)"; fi
 cd "$here"
 if [ $# -ge 1 ]; then
-  export SPIKARD_LIB_DIR="$(cd "$1" && pwd)"
   out="$SPIKARD_LIB_DIR/python"
   mkdir -p "$out/spikard"
   cp -p src/spikard/*.py src/spikard/*.pyi src/spikard/py.typed "$out/spikard/"

@@ -350,3 +350,21 @@ def test_registration_errors_raise() -> None:
         app.add_route("GET", "/ok", lambda: None)
     with pytest.raises(ValueError):
         app.add_route("POST", "/s", lambda: None, body_schema={"type": 12})
+
+
+def test_local_model_classes_resolve() -> None:
+    # Under `from __future__ import annotations` a class local to a function is only a string
+    # in the handler's annotations: the registering frame's namespace resolves it.
+    class Local(msgspec.Struct):
+        n: int
+
+    app = App()
+
+    @app.post("/local")
+    def local(body: Local):
+        assert isinstance(body, Local)
+        return {"n": body.n}
+
+    c = TestClient(app)
+    assert c.post("/local", json={"n": 2}).json() == {"n": 2}
+    assert c.post("/local", json={"n": "x"}).status_code == 422

@@ -65,15 +65,17 @@ def _render(result: Any, status: int) -> tuple:
     return (status, None, encode_json(result), "application/json")
 
 
-def _type_hints(fn: Callable[..., Any]) -> dict[str, Any]:
-    """Annotations as types; when some cannot be resolved (a class local to a function under
-    `from __future__ import annotations`), resolve the others one by one."""
+def _type_hints(fn: Callable[..., Any], localns: dict | None = None) -> dict[str, Any]:
+    """Annotations as types. String annotations (`from __future__ import annotations`) naming a
+    class local to a function resolve through the namespace of the frame that registered the
+    route; what still does not resolve becomes Any, with a warning."""
     try:
-        return typing.get_type_hints(fn, include_extras=True)
+        return typing.get_type_hints(fn, localns=localns, include_extras=True)
     except Exception:
         pass
     out: dict[str, Any] = {}
     ns = dict(getattr(fn, "__globals__", {}))
+    ns.update(localns or {})
     try:
         ns.update(inspect.getclosurevars(fn).nonlocals)
     except (TypeError, ValueError):
@@ -94,7 +96,7 @@ class _Route:
     """A handler compiled once: the core's contract and the per-request argument builder."""
 
     def __init__(self, app: "App", method: str, path: str, fn: Callable[..., Any], status_code: int | None,
-                 parameters: dict | None, body: dict | None) -> None:
+                 parameters: dict | None, body: dict | None, localns: dict | None = None) -> None:
         self.app, self.method, self.path, self.fn = app, method, path, fn
         self.status = status_code or 200
         self.is_async = inspect.iscoroutinefunction(fn)
@@ -107,7 +109,7 @@ class _Route:
         groups: dict[str, dict] = {"path": {}, "query": {}, "headers": {}, "cookies": {}}
         schema: dict | None = None
         path_names = {a or b for a, b in _PATH_NAMES.findall(path)}
-        hints = _type_hints(fn)
+        hints = _type_hints(fn, localns)
         for p in inspect.signature(fn).parameters.values():
             if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
                 continue
@@ -302,8 +304,10 @@ class App:
     def add_route(self, method: str, path: str, fn: Callable[..., Any], *, status_code: int | None = None,
                   parameters: dict | None = None, body_schema: dict | None = None,
                   response_schema: dict | None = None, middleware: dict | None = None,
-                  max_body_size: int | None = None) -> None:
-        route = _Route(self, method.upper(), path, fn, status_code, parameters, body_schema)
+                  max_body_size: int | None = None, _localns: dict | None = None) -> None:
+        if _localns is None:
+            _localns = dict(sys._getframe(1).f_locals)
+        route = _Route(self, method.upper(), path, fn, status_code, parameters, body_schema, _localns)
         self._raw.route(
             route.method, path, route.entry(),
             parameters=json.dumps(route.parameters) if route.parameters else None,
@@ -319,8 +323,9 @@ class App:
             methods = (methods,)
 
         def deco(fn: F) -> F:
+            localns = dict(sys._getframe(1).f_locals)  # the frame applying the decorator
             for m in methods:
-                self.add_route(m, path, fn, **kw)
+                self.add_route(m, path, fn, _localns=localns, **kw)
             return fn
         return deco
 

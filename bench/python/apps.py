@@ -1,0 +1,135 @@
+"""The same four endpoints on Spikard (sync or async handlers), Starlette and FastAPI.
+
+    GET  /json               {"message": "Hello, World!"}
+    GET  /items/{id}?limit=  path + query, int conversion
+    POST /items              validated JSON body (~200 B)
+    GET  /big                ~16 KB JSON
+"""
+from __future__ import annotations
+
+BIG = {"items": [{"id": i, "name": f"item-{i:04d}", "price": i * 1.25, "tags": ["a", "b", "c"],
+                  "active": i % 2 == 0} for i in range(190)]}
+
+
+def spikard_app(mode: str):
+    import msgspec
+
+    from spikard import App
+
+    class Item(msgspec.Struct):
+        name: str
+        price: float
+        quantity: int
+        tags: list[str]
+        description: str | None = None
+
+    app = App()
+    if mode == "async":
+        @app.get("/json")
+        async def hello():
+            return {"message": "Hello, World!"}
+
+        @app.get("/items/{item_id}")
+        async def item(item_id: int, limit: int = 10):
+            return {"id": item_id, "limit": limit}
+
+        @app.post("/items")
+        async def create(item: Item):
+            return {"name": item.name, "total": item.price * item.quantity}
+
+        @app.get("/big")
+        async def big():
+            return BIG
+    else:
+        @app.get("/json")
+        def hello():
+            return {"message": "Hello, World!"}
+
+        @app.get("/items/{item_id}")
+        def item(item_id: int, limit: int = 10):
+            return {"id": item_id, "limit": limit}
+
+        @app.post("/items")
+        def create(item: Item):
+            return {"name": item.name, "total": item.price * item.quantity}
+
+        @app.get("/big")
+        def big():
+            return BIG
+    return app
+
+
+def starlette_app():
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    async def hello(request):
+        return JSONResponse({"message": "Hello, World!"})
+
+    async def item(request):
+        try:
+            item_id = int(request.path_params["item_id"])
+            limit = int(request.query_params.get("limit", 10))
+        except ValueError:
+            return JSONResponse({"detail": "invalid"}, status_code=422)
+        return JSONResponse({"id": item_id, "limit": limit})
+
+    async def create(request):
+        data = await request.json()
+        if not (isinstance(data.get("name"), str) and isinstance(data.get("price"), (int, float))
+                and isinstance(data.get("quantity"), int) and isinstance(data.get("tags"), list)):
+            return JSONResponse({"detail": "invalid"}, status_code=422)
+        return JSONResponse({"name": data["name"], "total": data["price"] * data["quantity"]})
+
+    async def big(request):
+        return JSONResponse(BIG)
+
+    return Starlette(routes=[Route("/json", hello), Route("/items/{item_id}", item),
+                             Route("/items", create, methods=["POST"]), Route("/big", big)])
+
+
+def fastapi_app():
+    from fastapi import FastAPI
+    from pydantic import BaseModel
+
+    class Item(BaseModel):
+        name: str
+        price: float
+        quantity: int
+        tags: list[str]
+        description: str | None = None
+
+    app = FastAPI()
+
+    @app.get("/json")
+    async def hello():
+        return {"message": "Hello, World!"}
+
+    @app.get("/items/{item_id}")
+    async def item(item_id: int, limit: int = 10):
+        return {"id": item_id, "limit": limit}
+
+    @app.post("/items")
+    async def create(item: Item):
+        return {"name": item.name, "total": item.price * item.quantity}
+
+    @app.get("/big")
+    async def big():
+        return BIG
+
+    return app
+
+
+if __name__ == "__main__":
+    import sys
+
+    kind, port, workers = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 1
+    if kind.startswith("spikard"):
+        spikard_app(kind.split("-")[1]).run(port=port, workers=workers)
+    else:
+        import uvicorn
+
+        app = starlette_app() if kind == "starlette" else fastapi_app()
+        uvicorn.run(app, host="127.0.0.1", port=port, loop="uvloop", http="httptools", log_level="error",
+                    access_log=False)
