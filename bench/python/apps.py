@@ -7,6 +7,8 @@
 """
 from __future__ import annotations
 
+import functools
+
 BIG = {"items": [{"id": i, "name": f"item-{i:04d}", "price": i * 1.25, "tags": ["a", "b", "c"],
                   "active": i % 2 == 0} for i in range(190)]}
 
@@ -24,38 +26,36 @@ def spikard_app(mode: str):
         description: str | None = None
 
     app = App()
-    if mode == "async":
-        @app.get("/json")
-        async def hello():
-            return {"message": "Hello, World!"}
 
-        @app.get("/items/{item_id}")
-        async def item(item_id: int, limit: int = 10):
-            return {"id": item_id, "limit": limit}
+    def handler(fn):
+        """The same body as a sync or an async handler (the signature is kept for the binding)."""
+        if mode != "async":
+            return fn
 
-        @app.post("/items")
-        async def create(item: Item):
-            return {"name": item.name, "total": item.price * item.quantity}
+        @functools.wraps(fn)
+        async def wrapper(*args, **kwargs):
+            return fn(*args, **kwargs)
+        return wrapper
 
-        @app.get("/big")
-        async def big():
-            return BIG
-    else:
-        @app.get("/json")
-        def hello():
-            return {"message": "Hello, World!"}
+    @app.get("/json")
+    @handler
+    def hello():
+        return {"message": "Hello, World!"}
 
-        @app.get("/items/{item_id}")
-        def item(item_id: int, limit: int = 10):
-            return {"id": item_id, "limit": limit}
+    @app.get("/items/{item_id}")
+    @handler
+    def item(item_id: int, limit: int = 10):
+        return {"id": item_id, "limit": limit}
 
-        @app.post("/items")
-        def create(item: Item):
-            return {"name": item.name, "total": item.price * item.quantity}
+    @app.post("/items")
+    @handler
+    def create(item: Item):
+        return {"name": item.name, "total": item.price * item.quantity}
 
-        @app.get("/big")
-        def big():
-            return BIG
+    @app.get("/big")
+    @handler
+    def big():
+        return BIG
     return app
 
 

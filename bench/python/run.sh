@@ -39,6 +39,6 @@ for s in $servers; do
     label=$ep; [ $ep = post ] && label="post (validated)"; [ $ep = items ] && label="path+query"; [ $ep = big ] && label="16 KB JSON"
     printf '| %s | %s | %s | %s | %s | %s |\n' "$kind" "$workers" "$label" "$rps" "$per" "$bad"
   done
-  kill -INT $pid; wait $pid 2>/dev/null || true
+  kill -TERM $pid; wait $pid 2>/dev/null || true  # TERM: background jobs ignore SIGINT
 done
 done

@@ -434,27 +434,23 @@ class App:
 
     def _error_reply(self, raw: Any, exc: BaseException) -> tuple:
         h = self._find_exception_handler(exc)
-        if h is not None:
-            try:
-                r = h(Request(raw), exc)
-                if inspect.isawaitable(r):
-                    r = _aio.run_sync(r)
-                return _render(r, 500)
-            except Exception as exc2:
-                exc = exc2
-        return self._builtin_error(exc)
+        if h is None:
+            return self._builtin_error(exc)
+        try:
+            r = h(Request(raw), exc)
+            return _render(_aio.run_sync(r) if inspect.isawaitable(r) else r, 500)
+        except Exception as exc2:
+            return self._builtin_error(exc2)
 
     async def _error_reply_async(self, raw: Any, exc: BaseException) -> tuple:
         h = self._find_exception_handler(exc)
-        if h is not None:
-            try:
-                r = h(Request(raw), exc)
-                if inspect.isawaitable(r):
-                    r = await r
-                return _render(r, 500)
-            except Exception as exc2:
-                exc = exc2
-        return self._builtin_error(exc)
+        if h is None:
+            return self._builtin_error(exc)
+        try:
+            r = h(Request(raw), exc)
+            return _render(await r if inspect.isawaitable(r) else r, 500)
+        except Exception as exc2:
+            return self._builtin_error(exc2)
 
     # ------------------------------------------------------------ serving
     def freeze(self) -> None:

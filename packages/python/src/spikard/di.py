@@ -64,33 +64,48 @@ def _wants_request(p: inspect.Parameter) -> bool:
     return p.annotation is Request or p.name == "request"
 
 
-def _kwargs_sync(prov: Provider, providers: dict[str, Provider], ctx: dict, cleanups: list,
-                 request: Request | None) -> dict:
-    kw = {}
-    for p in prov.params:
-        if p.name in providers:
-            kw[p.name] = resolve_sync(p.name, providers[p.name], providers, ctx, cleanups, request)
-        elif isinstance(p.default, Provide):
-            kw[p.name] = resolve_sync(p.name, Provider(p.name, p.default), providers, ctx, cleanups, request)
-        elif _wants_request(p) and request is not None:
-            kw[p.name] = request
-    return kw
+_MISS = object()
 
 
-def resolve_sync(name: str, prov: Provider, providers: dict[str, Provider], ctx: dict, cleanups: list,
-                 request: Request | None) -> Any:
+def _lookup(prov: Provider, ctx: dict) -> Any:
+    """The value already known for this provider (plain, singleton, per-request), or _MISS."""
     if prov.is_value:
         return prov.value
     if prov.singleton and prov._has_cache:
         return prov._cached
-    key = id(prov.factory)
-    if prov.use_cache and key in ctx:
-        return ctx[key]
+    if prov.use_cache:
+        return ctx.get(id(prov.factory), _MISS)
+    return _MISS
+
+
+def _needs(prov: Provider, providers: dict[str, Provider]) -> list[tuple[str, Provider | None]]:
+    """The factory's parameters: (name, provider), or (name, None) for the request."""
+    out: list[tuple[str, Provider | None]] = []
+    for p in prov.params:
+        if p.name in providers:
+            out.append((p.name, providers[p.name]))
+        elif isinstance(p.default, Provide):
+            out.append((p.name, Provider(p.name, p.default)))
+        elif _wants_request(p):
+            out.append((p.name, None))
+    return out
+
+
+def _failed(name: str, exc: Exception) -> Exception:
+    from .responses import HTTPException
+    return exc if isinstance(exc, HTTPException) else DependencyError(name, exc)
+
+
+def resolve_sync(name: str, prov: Provider, providers: dict[str, Provider], ctx: dict, cleanups: list,
+                 request: Request | None) -> Any:
+    value = _lookup(prov, ctx)
+    if value is not _MISS:
+        return value
     if prov.kind in ("async", "agen"):
         from . import _aio
-        value = _aio.run_sync(resolve_async(name, prov, providers, ctx, cleanups, request))
-        return value
-    kw = _kwargs_sync(prov, providers, ctx, cleanups, request)
+        return _aio.run_sync(resolve_async(name, prov, providers, ctx, cleanups, request))
+    kw = {n: request if dep is None else resolve_sync(n, dep, providers, ctx, cleanups, request)
+          for n, dep in _needs(prov, providers)}
     try:
         if prov.kind == "gen":
             gen = prov.factory(**kw)
@@ -99,41 +114,29 @@ def resolve_sync(name: str, prov: Provider, providers: dict[str, Provider], ctx:
         else:
             value = prov.factory(**kw)
     except Exception as exc:
-        from .responses import HTTPException
-        if isinstance(exc, HTTPException):
-            raise
-        raise DependencyError(name, exc) from exc
-    return _store(prov, key, value, ctx)
+        raise _failed(name, exc) from exc
+    return _store(prov, value, ctx)
 
 
-def _store(prov: Provider, key: int, value: Any, ctx: dict) -> Any:
+def _store(prov: Provider, value: Any, ctx: dict) -> Any:
     if prov.singleton:
         with prov._lock:
             if not prov._has_cache:
                 prov._cached, prov._has_cache = value, True
             return prov._cached
     if prov.use_cache:
-        ctx[key] = value
+        ctx[id(prov.factory)] = value
     return value
 
 
 async def resolve_async(name: str, prov: Provider, providers: dict[str, Provider], ctx: dict, cleanups: list,
                         request: Request | None) -> Any:
-    if prov.is_value:
-        return prov.value
-    if prov.singleton and prov._has_cache:
-        return prov._cached
-    key = id(prov.factory)
-    if prov.use_cache and key in ctx:
-        return ctx[key]
+    value = _lookup(prov, ctx)
+    if value is not _MISS:
+        return value
     kw = {}
-    for p in prov.params:
-        if p.name in providers:
-            kw[p.name] = await resolve_async(p.name, providers[p.name], providers, ctx, cleanups, request)
-        elif isinstance(p.default, Provide):
-            kw[p.name] = await resolve_async(p.name, Provider(p.name, p.default), providers, ctx, cleanups, request)
-        elif _wants_request(p) and request is not None:
-            kw[p.name] = request
+    for n, dep in _needs(prov, providers):
+        kw[n] = request if dep is None else await resolve_async(n, dep, providers, ctx, cleanups, request)
     try:
         if prov.kind == "agen":
             gen = prov.factory(**kw)
@@ -148,11 +151,8 @@ async def resolve_async(name: str, prov: Provider, providers: dict[str, Provider
         else:
             value = prov.factory(**kw)
     except Exception as exc:
-        from .responses import HTTPException
-        if isinstance(exc, HTTPException):
-            raise
-        raise DependencyError(name, exc) from exc
-    return _store(prov, key, value, ctx)
+        raise _failed(name, exc) from exc
+    return _store(prov, value, ctx)
 
 
 def cleanup_sync(cleanups: list) -> None:
