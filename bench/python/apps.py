@@ -5,7 +5,6 @@
     POST /items              validated JSON body (~200 B)
     GET  /big                ~16 KB JSON
 """
-from __future__ import annotations
 
 import functools
 

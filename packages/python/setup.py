@@ -60,7 +60,7 @@ setup(
             sources=["src/spikard/_spikard.c"],
             include_dirs=[str(ROOT / "include")],
             extra_compile_args=["-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Wno-unused-parameter",
-                                "-Wno-missing-field-initializers", "-Wno-cast-function-type"],
+                                "-Wshadow", "-Wno-cast-function-type"],
         )
     ],
     cmdclass={"build_ext": BuildWithCore},

@@ -281,8 +281,11 @@ static PyObject *req_send(ReqObject *r, PyObject *reply) {
 static void req_dealloc(ReqObject *r) {
   /* An async request dropped without an answer would leave its connection hanging. */
   if (r->owned && r->req) {
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb); /* a dealloc must not clobber an exception in flight */
     PyErr_SetString(PyExc_RuntimeError, "async request dropped without a response");
     req_finish(r, NULL);
+    PyErr_Restore(type, value, tb);
   }
   PyObject_Free(r);
 }
@@ -781,7 +784,8 @@ static PyMethodDef mod_methods[] = {{"core_version", mod_version, METH_NOARGS, N
                                     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef moddef = {PyModuleDef_HEAD_INIT, "_spikard",
-                                    "Spikard core binding (internal).", -1, mod_methods};
+                                    "Spikard core binding (internal).", -1, mod_methods,
+                                    NULL, NULL, NULL, NULL};
 
 PyMODINIT_FUNC PyInit__spikard(void);
 PyMODINIT_FUNC PyInit__spikard(void) {
