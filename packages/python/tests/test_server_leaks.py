@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import resource
 import urllib.request
 
@@ -59,5 +60,6 @@ def test_memory_stays_flat() -> None:
     burst(6000)
     gc.collect()
     grown = _rss_kb() - before
-    assert grown < 4096, f"RSS grew by {grown} KiB over 18000 requests"
+    if not os.environ.get("SPK_PY_SANITIZE"):  # ASan's quarantine keeps freed memory resident
+        assert grown < 4096, f"RSS grew by {grown} KiB over 18000 requests"
     assert not [o for o in gc.get_objects() if type(o).__name__ == "RawRequest"]
