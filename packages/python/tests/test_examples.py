@@ -75,3 +75,45 @@ def test_todo_app_served_and_stopped_with_ctrl_c() -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+PREFORK_APP = """
+import os, sys
+from spikard import App
+app = App()
+
+@app.get("/pid")
+async def pid():
+    return {"pid": os.getpid()}
+
+app.run(port=int(sys.argv[1]), workers=2)
+"""
+
+
+def test_prefork_workers_share_the_port() -> None:
+    port = _free_port()
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    proc = subprocess.Popen([sys.executable, "-c", PREFORK_APP, str(port)], env=env, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        pids = set()
+        deadline = time.monotonic() + 20
+        while len(pids) < 2 and time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/pid", timeout=2) as r:
+                    pids.add(json.loads(r.read())["pid"])
+            except OSError:
+                if proc.poll() is not None:
+                    break
+                time.sleep(0.05)
+        assert len(pids) == 2, f"answers from {pids}"
+        assert proc.pid not in pids
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=20)
+        assert proc.returncode == 0, err
+        for pid in pids:  # every worker has exited
+            assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

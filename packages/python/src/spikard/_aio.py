@@ -5,6 +5,7 @@ Requests are handed over in batches: the first request of a batch wakes the loop
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from typing import Any, Callable, Coroutine
 
@@ -37,6 +38,15 @@ def loop() -> asyncio.AbstractEventLoop:
             ready.wait()
             _loop = new
     return _loop
+
+
+def _reset_after_fork() -> None:
+    """A forked child has none of the parent's threads: start its own loop when needed."""
+    global _lock, _loop, _batch, _scheduled
+    _lock, _loop, _batch, _scheduled = threading.Lock(), None, [], False
+
+
+os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 def _drain() -> None:

@@ -676,17 +676,17 @@ typedef struct {
 } SrvObject;
 
 static int srv_init(SrvObject *self, PyObject *args, PyObject *kw) {
-  static char *kwlist[] = {"app", "host", "port", "workers", "shutdown_timeout_ms", "backlog",
-                           NULL};
+  static char *kwlist[] = {"app",     "host", "port", "workers", "shutdown_timeout_ms", "backlog",
+                           "join_port_group", NULL};
   AppObject *app;
   spk_server_config_t cfg;
   spk_server_config_default(&cfg);
   const char *host = "127.0.0.1";
-  int port = 8000, workers = 0, backlog = cfg.backlog;
+  int port = 8000, workers = 0, backlog = cfg.backlog, join = 0;
   unsigned int shutdown_ms = cfg.shutdown_timeout_ms;
   if (self->srv) return 0;
-  if (!PyArg_ParseTupleAndKeywords(args, kw, "O!|siiIi", kwlist, &AppType, &app, &host, &port,
-                                   &workers, &shutdown_ms, &backlog))
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "O!|siiIip", kwlist, &AppType, &app, &host, &port,
+                                   &workers, &shutdown_ms, &backlog, &join))
     return -1;
   cfg.host = host;
   cfg.port = port;
@@ -694,6 +694,7 @@ static int srv_init(SrvObject *self, PyObject *args, PyObject *kw) {
   cfg.backlog = backlog;
   cfg.shutdown_timeout_ms = shutdown_ms;
   cfg.handle_signals = 0; /* Python owns SIGINT: Ctrl-C arrives as KeyboardInterrupt */
+  cfg.join_port_group = join;
   spk_server_t *srv = NULL;
   int rc = spk_server_new(&srv, app->app, &cfg);
   if (rc != 0) {

@@ -7,6 +7,7 @@ import enum
 import inspect
 import json
 import logging
+import os
 import re
 import signal
 import sys
@@ -466,37 +467,109 @@ class App:
         finally:
             srv.close()
 
-    def run(self, host: str | None = None, port: int | None = None, workers: int | None = None) -> None:
-        """Serve until Ctrl-C / SIGTERM, then shut down gracefully (in-flight requests finish)."""
+    def run(self, host: str | None = None, port: int | None = None, workers: int | None = None,
+            threads: int | None = None) -> None:
+        """Serve until Ctrl-C / SIGTERM, then shut down gracefully (in-flight requests finish).
+
+        `workers` processes are pre-forked and share the port (one SO_REUSEPORT group), so
+        Python handlers run in parallel; each runs `threads` core worker threads (default 1)."""
         cfg = self.config
         host = host or cfg.host
         port = cfg.port if port is None else port
-        workers = workers or cfg.workers
-        srv = Server(self, host, port, workers, int(cfg.shutdown_timeout * 1000))
-        print(f"spikard: serving on http://{host}:{srv.port} ({workers} worker thread(s)); Ctrl-C to stop",
-              file=sys.stderr)
-        stop = threading.Event()
-        previous = None
-        if threading.current_thread() is threading.main_thread():
-            previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        try:
-            while not stop.wait(0.5):
-                pass
-        except KeyboardInterrupt:
+        workers = max(1, workers or cfg.workers)
+        threads = max(1, threads or 1)
+        timeout_ms = int(cfg.shutdown_timeout * 1000)
+        if workers == 1:
+            srv = Server(self, host, port, threads, timeout_ms)
+            print(f"spikard: serving on http://{host}:{srv.port} (1 process, {threads} thread(s)); Ctrl-C to stop",
+                  file=sys.stderr)
+            _serve_until_signal(srv)
+            return
+        self.freeze()  # contract errors surface here, once, not in every child
+        port = _claim_port(host, port)
+        print(f"spikard: serving on http://{host}:{port} ({workers} processes x {threads} thread(s)); "
+              "Ctrl-C to stop", file=sys.stderr)
+        children = []
+        for _ in range(workers):
+            pid = os.fork()
+            if pid == 0:  # the child serves; it never returns into the caller's code
+                code = 1
+                try:
+                    srv = Server(self, host, port, threads, timeout_ms, join_port_group=True)
+                    _serve_until_signal(srv, quiet=True)
+                    code = 0
+                except BaseException:
+                    traceback.print_exc()
+                finally:
+                    os._exit(code)
+            children.append(pid)
+        _supervise(children)
+
+
+def _claim_port(host: str, port: int) -> int:
+    """The port the pre-forked group will share: refused when in use, chosen when 0."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.bind((host, port))  # raises OSError when someone listens there already
+        return s.getsockname()[1]
+
+
+def _serve_until_signal(srv: "Server", quiet: bool = False) -> None:
+    stop = threading.Event()
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5):
             pass
-        finally:
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if threading.current_thread() is threading.main_thread():
+            # A second Ctrl-C must not abort the graceful close half way.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if not quiet:
             print("spikard: shutting down", file=sys.stderr)
-            srv.close()
-            if previous is not None:
-                signal.signal(signal.SIGTERM, previous)
+        srv.close()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _supervise(children: list[int]) -> None:
+    """Parent of pre-forked workers: forward SIGINT/SIGTERM, wait for every child."""
+    def forward(signum: int, _frame: Any) -> None:
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+    previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        for pid in children:
+            while True:
+                try:
+                    os.waitpid(pid, 0)
+                    break
+                except InterruptedError:
+                    continue
+                except ChildProcessError:
+                    break
+    finally:
+        print("spikard: shutting down", file=sys.stderr)
+        for s, h in previous.items():
+            signal.signal(s, h)
 
 
 class Server:
     """A running server for an App (started on creation)."""
 
     def __init__(self, app: App, host: str = "127.0.0.1", port: int = 0, workers: int = 1,
-                 shutdown_timeout_ms: int = 10000) -> None:
-        self._raw = RawServer(app._raw, host, port, workers, shutdown_timeout_ms)
+                 shutdown_timeout_ms: int = 10000, join_port_group: bool = False) -> None:
+        self._raw = RawServer(app._raw, host, port, workers, shutdown_timeout_ms,
+                              join_port_group=join_port_group)
         self.host = host
         self._raw.start()
 
