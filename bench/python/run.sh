@@ -12,8 +12,10 @@ pkg="$("$root/packages/python/build.sh" "${BUILD_DIR:-$root/build}")"
 export PYTHONPATH="$pkg:$here"
 port=18931
 tick=$(getconf CLK_TCK)
-cpu() { awk '{print $14+$15}' "/proc/$1/stat"; }
-servers="${SERVERS:-spikard-sync:1 spikard-async:1 spikard-sync:2 starlette:1 fastapi:1}"
+# CPU ticks of the server and its pre-forked workers.
+cpu() { local t=0 p; for p in $1 $(pgrep -P "$1"); do t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat"))); done; echo $t; }
+# kind:N — spikard N = pre-forked processes (app.run(workers=N)); uvicorn rows run 1 process.
+servers="${SERVERS:-spikard-sync:1 spikard-async:1 spikard-sync:2 spikard-async:2 starlette:1 fastapi:1}"
 printf '| server | workers | endpoint | req/s | req per server CPU-s | non-2xx |\n|---|---|---|---|---|---|\n'
 for r in $(seq "$ROUNDS"); do
 for s in $servers; do

@@ -11,10 +11,15 @@ bytes exactly as the C runner does and sent with TestClient.raw().
 """
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import os
 import re
+import shutil
 import sys
+import tempfile
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -24,10 +29,8 @@ from spikard import App, Request, Response
 from spikard.testing import TestClient, TestResponse
 
 BOUNDARY = "spkFixtureBoundary7d93b1c2e4"
-# Categories whose runner machinery (files on disk, hook/DI/task scripts, timers, streaming)
-# has no Python port yet.
-SKIP_CATEGORIES = {"static_files", "lifecycle_hooks", "di", "background", "request_timeout", "streaming", "sse",
-                   "websockets", "rate_limit",
+# Categories whose runner machinery (hook/DI/task scripts, streaming) has no Python port yet.
+SKIP_CATEGORIES = {"lifecycle_hooks", "di", "background", "streaming", "sse", "websockets",
                    # not REST: the C runner does not run these either
                    "asyncapi_schemas", "graphql", "jsonrpc", "openapi_schemas", "openrpc_schemas", "protobuf",
                    "schemas", "sql_handlers"}
@@ -242,7 +245,51 @@ def _ct_of(headers: list[tuple[str, str]]) -> str | None:
     return None
 
 
-def build_app(fx: dict) -> App:
+RATE_DIRECTIVES = ("warmup_requests", "warmup_expect_status", "sleep_ms_between")
+
+
+def _write_mount(root: str, files: list) -> None:
+    for f in files or []:
+        rel = f["path"]
+        if not rel or rel.startswith("/") or ".." in rel:
+            raise ValueError("static_files: bad file path")
+        path = os.path.join(root, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        if f.get("symlink") is not None:
+            os.symlink(f["symlink"], path)
+        elif f.get("directory"):
+            os.makedirs(path, exist_ok=True)
+        else:
+            data = f["content"].encode() if isinstance(f.get("content"), str) else base64.b64decode(f["content_base64"])
+            with open(path, "wb") as out:
+                out.write(data)
+            if isinstance(f.get("mtime"), int):
+                os.utime(path, (f["mtime"], f["mtime"]))
+
+
+def _core_sections(mw: dict, tmpdirs: list[str]) -> dict:
+    """handler.middleware minus what the runner plays (fx_mw.c)."""
+    cfg = {k: v for k, v in mw.items() if k not in ("body_limit", "lifecycle_hooks")}
+    if isinstance(cfg.get("rate_limit"), dict):
+        cfg["rate_limit"] = {k: v for k, v in cfg["rate_limit"].items() if k not in RATE_DIRECTIVES}
+    rt = cfg.get("request_timeout")
+    if isinstance(rt, dict) and "seconds" in rt:
+        cfg["request_timeout"] = {"seconds": rt["seconds"]}
+    if isinstance(cfg.get("static_files"), list):
+        tmp = tempfile.mkdtemp(prefix="spk-py-static-")
+        tmpdirs.append(tmp)
+        mounts = []
+        for i, m in enumerate(cfg["static_files"]):
+            name = m.get("directory_name")
+            root = os.path.join(tmp, f"{i}-{name if name and '/' not in name else 'public'}")
+            os.mkdir(root)
+            _write_mount(root, m.get("files"))
+            mounts.append({"directory": root, **{k: v for k, v in m.items() if k not in ("files", "directory_name")}})
+        cfg["static_files"] = mounts
+    return cfg
+
+
+def build_app(fx: dict, tmpdirs: list[str] | None = None) -> App:
     h = fx.get("handler") or {}
     rq = fx["request"]
     route = h.get("route") or rq["path"].split("?")[0]
@@ -250,7 +297,7 @@ def build_app(fx: dict) -> App:
     reply = make_reply(fx)
     app = App()
     mw = h.get("middleware") or {}
-    cfg = {k: v for k, v in mw.items() if k not in ("body_limit", "lifecycle_hooks")}
+    cfg = _core_sections(mw, tmpdirs if tmpdirs is not None else [])
     if cfg:
         app.configure(cfg)
     limits = {}
@@ -263,11 +310,20 @@ def build_app(fx: dict) -> App:
     route_mw = {k: v for k, v in (("cors", h.get("cors")), ("body_limit", mw.get("body_limit")),
                                   ("compression", h.get("compression"))) if v is not None}
     fails = "raises" in h
+    sleep_ms = ((mw.get("request_timeout") or {}).get("sleep_ms") or 0) if isinstance(mw.get("request_timeout"), dict) else 0
 
     def handler(request: Request) -> Response:
         if fails:
             raise RuntimeError(h["raises"])
         return reply
+
+    if sleep_ms:
+        async def handler(request: Request) -> Response:  # noqa: F811 - the slow variant
+            await asyncio.sleep(sleep_ms / 1000)
+            return reply
+
+    if "static_files" in cfg:
+        return app  # the mount answers; a route would win over it
 
     opts = dict(parameters=h.get("parameters"), body_schema=h.get("body_schema"),
                 middleware=route_mw or None, max_body_size=h.get("max_body_size"))
@@ -403,16 +459,29 @@ def compare(fx: dict, res: TestResponse, is_head: bool) -> str | None:
 def run_one(path: Path, root: Path) -> tuple[str, str | None]:
     fx = json.loads(path.read_text())
     fid = f"{path.parent.name}/{path.stem}"
+    tmpdirs: list[str] = []
     try:
-        app = build_app(fx)
-    except Exception as exc:  # noqa: BLE001 - a fixture the binding cannot express is a failure
-        return fid, f"app: {exc}"
-    req = build_request(fx, fid)
-    try:
-        res = TestClient(app).raw(req)
-    except RuntimeError as exc:
-        return fid, f"send: {exc}"
-    return fid, compare(fx, res, fx["request"]["method"] == "HEAD")
+        try:
+            app = build_app(fx, tmpdirs)
+        except Exception as exc:  # noqa: BLE001 - a fixture the binding cannot express is a failure
+            return fid, f"app: {exc}"
+        req = build_request(fx, fid)
+        client = TestClient(app)
+        rl = (fx.get("handler") or {}).get("middleware", {}).get("rate_limit") or {}
+        if isinstance(rl, dict):
+            for i in range(min(int(rl.get("warmup_requests") or 0), 10000)):
+                st = client.raw(req).status_code
+                if st != rl.get("warmup_expect_status", 200):
+                    return fid, f"warm-up request {i + 1}: status {st}"
+            time.sleep((rl.get("sleep_ms_between") or 0) / 1000)
+        try:
+            res = client.raw(req)
+        except RuntimeError as exc:
+            return fid, f"send: {exc}"
+        return fid, compare(fx, res, fx["request"]["method"] == "HEAD")
+    finally:
+        for d in tmpdirs:
+            shutil.rmtree(d, ignore_errors=True)
 
 
 def fixture_files(root: Path) -> list[Path]:
