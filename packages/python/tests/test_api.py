@@ -368,3 +368,25 @@ def test_local_model_classes_resolve() -> None:
     c = TestClient(app)
     assert c.post("/local", json={"n": 2}).json() == {"n": 2}
     assert c.post("/local", json={"n": "x"}).status_code == 422
+
+
+def test_file_response(tmp_path) -> None:
+    from spikard import FileResponse
+
+    (tmp_path / "a.txt").write_text("hello file")
+    big = tmp_path / "big.bin"
+    big.write_bytes(bytes(range(256)) * 4096)  # 1 MiB: sent from the file
+    app = App()
+
+    @app.get("/f/{name}")
+    def f(name: str):
+        return FileResponse(tmp_path / name, filename=name if name == "big.bin" else None)
+
+    c = TestClient(app)
+    r = c.get("/f/a.txt")
+    assert (r.status_code, r.text) == (200, "hello file")
+    assert r.headers["content-type"].startswith("text/plain")
+    r = c.get("/f/big.bin")
+    assert r.content == big.read_bytes()
+    assert r.headers["content-disposition"] == 'attachment; filename="big.bin"'
+    assert c.get("/f/missing.txt").status_code == 404

@@ -6,14 +6,14 @@ from .config import (AccessLogConfig, ApiKeyConfig, BackgroundTaskConfig, Compre
                      JwtConfig, RateLimitConfig, RequestIdConfig, ServerConfig, StaticFilesConfig)
 from .params import Body, Cookie, Header, Path, Provide, Query
 from .request import Request, ResponseView
-from .responses import (HTMLResponse, HTTPException, JSONResponse, PlainTextResponse, RedirectResponse,
+from .responses import (FileResponse, HTMLResponse, HTTPException, JSONResponse, PlainTextResponse, RedirectResponse,
                         Response)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "App", "Server", "Request", "ResponseView", "Response", "JSONResponse", "PlainTextResponse", "HTMLResponse",
-    "RedirectResponse", "HTTPException", "Query", "Header", "Cookie", "Body", "Path", "Provide",
+    "RedirectResponse", "FileResponse", "HTTPException", "Query", "Header", "Cookie", "Body", "Path", "Provide",
     "ServerConfig", "CompressionConfig", "RateLimitConfig", "CorsConfig", "JwtConfig", "ApiKeyConfig",
     "StaticFilesConfig", "RequestIdConfig", "AccessLogConfig", "BackgroundTaskConfig", "core_version",
 ]

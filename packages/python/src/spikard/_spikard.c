@@ -67,7 +67,32 @@ static int req_live(ReqObject *r) {
   return 0;
 }
 
-/* Reply = (status, headers or None, body bytes/str or None, content_type or None). */
+/* A file body: (path,) — read (or sent from the file) by the core; content_type NULL guesses
+ * from the extension. A missing file answers 404, anything else unreadable 500. */
+static int apply_file(spk_res_t *res, PyObject *spec, PyObject *ctype) {
+  PyObject *path = PyOS_FSPath(PyTuple_GET_ITEM(spec, 0));
+  if (!path) return -1;
+  PyObject *enc = NULL;
+  if (!PyUnicode_FSConverter(path, &enc)) {
+    Py_DECREF(path);
+    return -1;
+  }
+  Py_DECREF(path);
+  const char *ct = ctype == Py_None ? NULL : PyUnicode_AsUTF8(ctype);
+  int rc = (ctype != Py_None && !ct) ? -1 : spk_res_file(res, PyBytes_AS_STRING(enc), ct);
+  Py_DECREF(enc);
+  if (rc == -1 && PyErr_Occurred()) return -1;
+  if (rc == SPK_ENOENT)
+    return spk_res_problem(res, 404, "not-found", "Not Found", "File not found") == 0 ? 0 : -1;
+  if (rc != 0) {
+    PyErr_Format(PyExc_OSError, "cannot send file: %s", spk_strerror(rc));
+    return -1;
+  }
+  return 0;
+}
+
+/* Reply = (status, headers or None, body, content_type or None); body: bytes/str, None, or
+ * (path,) for a file. */
 static int apply_reply(spk_res_t *res, PyObject *reply) {
   if (!PyTuple_Check(reply) || PyTuple_GET_SIZE(reply) != 4) {
     PyErr_SetString(PyExc_TypeError, "reply must be (status, headers, body, content_type)");
@@ -80,7 +105,9 @@ static int apply_reply(spk_res_t *res, PyObject *reply) {
     return -1;
   }
   PyObject *ctype = PyTuple_GET_ITEM(reply, 3);
-  if (ctype != Py_None) {
+  PyObject *body = PyTuple_GET_ITEM(reply, 2);
+  int is_file = PyTuple_Check(body) && PyTuple_GET_SIZE(body) == 1;
+  if (ctype != Py_None && !is_file) {
     const char *ct = PyUnicode_AsUTF8(ctype);
     if (!ct) return -1;
     if (spk_res_set_header(res, "Content-Type", ct) != 0) {
@@ -116,7 +143,7 @@ static int apply_reply(spk_res_t *res, PyObject *reply) {
     }
     Py_DECREF(seq);
   }
-  PyObject *body = PyTuple_GET_ITEM(reply, 2);
+  if (is_file) return apply_file(res, body, ctype);
   if (body != Py_None) {
     Py_ssize_t bl;
     const char *b = text_of(body, &bl);

@@ -4,11 +4,12 @@ from __future__ import annotations
 import dataclasses
 import decimal
 import http
+import os
 from typing import Any, Iterable, Mapping
 
 import msgspec
 
-__all__ = ["Response", "JSONResponse", "PlainTextResponse", "HTMLResponse", "RedirectResponse",
+__all__ = ["Response", "JSONResponse", "FileResponse", "PlainTextResponse", "HTMLResponse", "RedirectResponse",
            "HTTPException", "encode_json", "problem"]
 
 Reply = tuple  # (status, headers | None, body | None, content_type | None)
@@ -148,6 +149,22 @@ class PlainTextResponse(Response):
 
 class HTMLResponse(Response):
     media_type = "text/html; charset=utf-8"
+
+
+class FileResponse(Response):
+    """A file from disk, read by the core (large files are sent from the file, not copied).
+    The media type is guessed from the extension unless given; a missing file answers 404."""
+
+    def __init__(self, path: "str | os.PathLike[str]", status_code: int = 200,
+                 headers: Mapping[str, str] | None = None, media_type: str | None = None,
+                 filename: str | None = None) -> None:
+        super().__init__(None, status_code, headers, media_type)
+        self.path = path
+        if filename:
+            self.headers.append(("Content-Disposition", f'attachment; filename="{filename}"'))
+
+    def render(self) -> Reply:
+        return (self.status_code, self.headers or None, (self.path,), self.media_type)
 
 
 class RedirectResponse(Response):
