@@ -219,3 +219,47 @@ def test_per_route_middleware_and_limits() -> None:
     c = TestClient(app)
     assert c.post("/small", json={"a": 1}).status_code == 200
     assert c.post("/small", json={"a": "0123456789"}).status_code == 413
+
+
+def test_core_dependency_graph_errors_and_scopes() -> None:
+    app = App()
+    app.provide("a", lambda b: {"a": b})
+    app.provide("b", lambda a: {"b": a})  # a cycle: found by the core at freeze
+    app.provide("needs_ghost", lambda ghost: 1)  # an unknown name
+    counter = {"n": 0}
+
+    def fresh():
+        counter["n"] += 1
+        return counter["n"]
+
+    app.provide("fresh", fresh, use_cache=False)  # transient
+
+    async def conn():
+        yield "conn"
+        counter["closed"] = counter.get("closed", 0) + 1
+
+    app.provide("conn", conn)
+
+    @app.get("/cycle")
+    def cycle(a: dict):
+        return a
+
+    @app.get("/ghost")
+    def ghost(needs_ghost: int):
+        return {}
+
+    @app.get("/fresh")
+    async def fresh_route(fresh: int, conn: str):
+        return {"fresh": fresh, "conn": conn}
+
+    c = TestClient(app)
+    r = c.get("/cycle")
+    assert r.status_code == 500 and "ircular" in r.text
+    r = c.get("/ghost")
+    assert r.status_code == 500 and "not found" in r.text
+    assert c.get("/fresh").json() == {"fresh": 1, "conn": "conn"}
+    assert c.get("/fresh").json()["fresh"] == 2
+    deadline = __import__("time").monotonic() + 5
+    while counter.get("closed", 0) < 2 and __import__("time").monotonic() < deadline:
+        __import__("time").sleep(0.01)
+    assert counter.get("closed") == 2  # async generator cleanup ran for each request

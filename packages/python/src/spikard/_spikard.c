@@ -11,6 +11,7 @@
 #include <Python.h>
 
 #include <spikard/app.h>
+#include <spikard/di.h>
 #include <spikard/hooks.h>
 #include <spikard/middleware.h>
 #include <spikard/request.h>
@@ -64,6 +65,14 @@ static ReqObject *req_new(spk_req_t *req, spk_res_t *res) {
 static int req_live(ReqObject *r) {
   if (r->req) return 1;
   PyErr_SetString(PyExc_RuntimeError, "the request is finished; it can no longer be used");
+  return 0;
+}
+
+/* The response side: absent for the requests handed to dependency factories. */
+static int res_live(ReqObject *r) {
+  if (!req_live(r)) return 0;
+  if (r->res) return 1;
+  PyErr_SetString(PyExc_RuntimeError, "no response here (dependency factory)");
   return 0;
 }
 
@@ -193,7 +202,7 @@ static PyObject *req_jwt_claims(ReqObject *r, void *c) {
 static PyObject *req_live_get(ReqObject *r, void *c) { return PyBool_FromLong(r->req != NULL); }
 
 static PyObject *req_status_get(ReqObject *r, void *c) {
-  return req_live(r) ? PyLong_FromLong(spk_res_get_status(r->res)) : NULL;
+  return res_live(r) ? PyLong_FromLong(spk_res_get_status(r->res)) : NULL;
 }
 
 static PyObject *pairs(size_t n, int (*at)(void *, size_t, spk_str_t *, spk_str_t *),
@@ -250,7 +259,7 @@ static PyObject *req_header(ReqObject *r, PyObject *name) {
 }
 
 static PyObject *req_set_status(ReqObject *r, PyObject *arg) {
-  if (!req_live(r)) return NULL;
+  if (!res_live(r)) return NULL;
   long s = PyLong_AsLong(arg);
   if (s == -1 && PyErr_Occurred()) return NULL;
   if (spk_res_status(r->res, (int)s) != 0) return PyErr_Format(PyExc_ValueError, "bad status");
@@ -259,14 +268,14 @@ static PyObject *req_set_status(ReqObject *r, PyObject *arg) {
 
 static PyObject *req_set_header(ReqObject *r, PyObject *args) {
   const char *n, *v;
-  if (!PyArg_ParseTuple(args, "ss", &n, &v) || !req_live(r)) return NULL;
+  if (!PyArg_ParseTuple(args, "ss", &n, &v) || !res_live(r)) return NULL;
   if (spk_res_set_header(r->res, n, v) != 0)
     return PyErr_Format(PyExc_ValueError, "invalid or reserved response header '%s'", n);
   Py_RETURN_NONE;
 }
 
 static PyObject *req_response_header(ReqObject *r, PyObject *name) {
-  if (!req_live(r)) return NULL;
+  if (!res_live(r)) return NULL;
   const char *n = PyUnicode_AsUTF8(name);
   if (!n) return NULL;
   spk_str_t v;
@@ -275,7 +284,7 @@ static PyObject *req_response_header(ReqObject *r, PyObject *name) {
 }
 
 static PyObject *req_set_body(ReqObject *r, PyObject *body) {
-  if (!req_live(r)) return NULL;
+  if (!res_live(r)) return NULL;
   Py_ssize_t len;
   const char *b = text_of(body, &len);
   if (!b) return NULL;
@@ -296,7 +305,7 @@ static void req_finish(ReqObject *r, PyObject *reply) {
 }
 
 static PyObject *req_send(ReqObject *r, PyObject *reply) {
-  if (!req_live(r)) return NULL;
+  if (!res_live(r)) return NULL;
   if (!r->owned) {
     PyErr_SetString(PyExc_RuntimeError, "send() is only for requests whose handler went async");
     return NULL;
@@ -315,6 +324,20 @@ static void req_dealloc(ReqObject *r) {
     PyErr_Restore(type, value, tb);
   }
   PyObject_Free(r);
+}
+
+/* A resolved dependency of this request (the object the factory resolved with). */
+static PyObject *req_dep(ReqObject *r, PyObject *name) {
+  if (!req_live(r)) return NULL;
+  const char *n = PyUnicode_AsUTF8(name);
+  if (!n) return NULL;
+  void *v;
+  if (spk_req_dep(r->req, n, &v) != 0 || !v) {
+    PyErr_SetObject(PyExc_KeyError, name);
+    return NULL;
+  }
+  Py_INCREF((PyObject *)v);
+  return (PyObject *)v;
 }
 
 static PyGetSetDef req_getset[] = {
@@ -342,6 +365,7 @@ static PyMethodDef req_methods[] = {
     {"response_header", (PyCFunction)req_response_header, METH_O, NULL},
     {"set_body", (PyCFunction)req_set_body, METH_O, NULL},
     {"send", (PyCFunction)req_send, METH_O, NULL},
+    {"dep", (PyCFunction)req_dep, METH_O, NULL},
     {NULL, NULL, 0, NULL}};
 
 static PyTypeObject ReqType = {
@@ -414,6 +438,171 @@ static int py_hook(spk_req_t *req, spk_res_t *res, void *user_data) {
   return rc;
 }
 
+/* ------------------------------------------------------------------ dependencies */
+
+/* One resolution in progress (spk_dep_t), handed to the Python factory entry, which resolves or
+ * fails it now or later (from the asyncio thread). Resolving hands the core a new reference to
+ * the value; py_dep_drop releases it. The request lent with it stays usable until then. */
+typedef struct {
+  PyObject_HEAD
+  spk_dep_t *dep;
+  ReqObject *req;
+  int state; /* 0 pending, 1 resolved, 2 failed */
+} DepObject;
+
+static PyTypeObject DepType;
+
+static void dep_settle(DepObject *d, int state) {
+  d->state = state;
+  d->dep = NULL;
+  if (d->req) {
+    d->req->req = NULL; /* the pipeline goes on: the request is no longer ours */
+    Py_CLEAR(d->req);
+  }
+}
+
+static PyObject *dep_resolve(DepObject *d, PyObject *value) {
+  if (!d->dep) return PyErr_Format(PyExc_RuntimeError, "dependency already settled");
+  spk_dep_t *dep = d->dep;
+  Py_INCREF(value);
+  dep_settle(d, 1);
+  int rc;
+  Py_BEGIN_ALLOW_THREADS
+  rc = spk_dep_resolve(dep, value);
+  Py_END_ALLOW_THREADS
+  if (rc != 0) {
+    Py_DECREF(value);
+    return PyErr_Format(PyExc_RuntimeError, "resolve: %s", spk_strerror(rc));
+  }
+  Py_RETURN_NONE;
+}
+
+static PyObject *dep_fail(DepObject *d, PyObject *reason) {
+  if (!d->dep) return PyErr_Format(PyExc_RuntimeError, "dependency already settled");
+  const char *why = PyUnicode_AsUTF8(reason);
+  if (!why) return NULL;
+  spk_dep_t *dep = d->dep;
+  PyObject *keep = reason; /* `why` points into it */
+  Py_INCREF(keep);
+  dep_settle(d, 2);
+  Py_BEGIN_ALLOW_THREADS
+  spk_dep_fail(dep, why);
+  Py_END_ALLOW_THREADS
+  Py_DECREF(keep);
+  Py_RETURN_NONE;
+}
+
+static void dep_dealloc(DepObject *d) {
+  if (d->dep) { /* dropped unsettled: the request would wait forever */
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    spk_dep_t *dep = d->dep;
+    dep_settle(d, 2);
+    spk_dep_fail(dep, "dependency factory dropped its resolution");
+    PyErr_Restore(type, value, tb);
+  }
+  Py_XDECREF(d->req);
+  PyObject_Free(d);
+}
+
+static PyObject *dep_name(DepObject *d, void *c) {
+  return d->dep ? PyUnicode_FromString(spk_dep_name(d->dep)) : PyUnicode_FromString("");
+}
+
+static PyMethodDef dep_methods[] = {{"resolve", (PyCFunction)dep_resolve, METH_O, NULL},
+                                    {"fail", (PyCFunction)dep_fail, METH_O, NULL},
+                                    {NULL, NULL, 0, NULL}};
+static PyGetSetDef dep_getset[] = {{"name", (getter)dep_name, NULL, NULL, NULL},
+                                   {NULL, NULL, NULL, NULL, NULL}};
+
+static PyTypeObject DepType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "spikard._spikard.RawDependency",
+    .tp_basicsize = sizeof(DepObject),
+    .tp_dealloc = (destructor)dep_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "A dependency resolution in progress.",
+    .tp_methods = dep_methods,
+    .tp_getset = dep_getset,
+};
+
+/* The factory entry is called as entry(request, resolution). It resolves synchronously (done),
+ * or later from any thread (async); an exception fails the resolution (503). */
+static int py_dep_factory(spk_req_t *req, spk_dep_t *dep, void *user_data) {
+  PyGILState_STATE g = PyGILState_Ensure();
+  ReqObject *r = req_new(req, NULL);
+  DepObject *d = r ? PyObject_New(DepObject, &DepType) : NULL;
+  int rc = SPK_DEP_ASYNC;
+  if (!d) {
+    Py_XDECREF(r);
+    PyErr_Clear();
+    spk_dep_fail(dep, "out of memory");
+  } else {
+    d->dep = dep;
+    d->req = r; /* owns the reference */
+    d->state = 0;
+    PyObject *out = PyObject_CallFunctionObjArgs((PyObject *)user_data, (PyObject *)r,
+                                                 (PyObject *)d, NULL);
+    if (!out) {
+      PyErr_Print();
+      if (d->dep) {
+        spk_dep_t *x = d->dep;
+        dep_settle(d, 2);
+        spk_dep_fail(x, "dependency factory raised");
+      }
+    }
+    Py_XDECREF(out);
+    if (d->state == 1) rc = SPK_DEP_DONE;
+    Py_DECREF(d);
+  }
+  PyGILState_Release(g);
+  return rc;
+}
+
+/* Cleanup after the response (request/transient values) or with the app (singletons, plain
+ * values): drop_data, when set, is a Python callable given the value first. */
+static void py_dep_drop(void *value, void *drop_data) {
+  PyGILState_STATE g = PyGILState_Ensure();
+  if (drop_data) {
+    PyObject *out = PyObject_CallOneArg((PyObject *)drop_data, (PyObject *)value);
+    if (!out) PyErr_Print();
+    Py_XDECREF(out);
+  }
+  Py_XDECREF((PyObject *)value);
+  PyGILState_Release(g);
+}
+
+/* NULL-terminated UTF-8 names of a sequence of str (borrowed from the str objects, which
+ * `keep` holds). *out NULL for None. */
+static int names_of(PyObject *seq_in, PyObject *keep, const char ***out) {
+  *out = NULL;
+  if (seq_in == Py_None) return 0;
+  PyObject *seq = PySequence_Fast(seq_in, "expected a sequence of names");
+  if (!seq) return -1;
+  Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+  const char **names = PyMem_Calloc((size_t)n + 1, sizeof(char *));
+  if (!names) {
+    Py_DECREF(seq);
+    PyErr_NoMemory();
+    return -1;
+  }
+  for (Py_ssize_t i = 0; i < n; i++) {
+    names[i] = PyUnicode_AsUTF8(PySequence_Fast_GET_ITEM(seq, i));
+    if (!names[i]) {
+      PyMem_Free(names);
+      Py_DECREF(seq);
+      return -1;
+    }
+  }
+  if (PyList_Append(keep, seq) != 0) {
+    PyMem_Free(names);
+    Py_DECREF(seq);
+    return -1;
+  }
+  Py_DECREF(seq);
+  *out = names;
+  return 0;
+}
+
 /* ------------------------------------------------------------------ App */
 
 typedef struct {
@@ -449,12 +638,12 @@ static PyObject *app_error(AppObject *self, int rc) {
 static PyObject *app_route(AppObject *self, PyObject *args, PyObject *kw) {
   static char *kwlist[] = {"method",         "pattern",    "handler",         "parameters",
                            "body_schema",    "response_schema", "middleware",  "max_body_bytes",
-                           NULL};
+                           "dependencies",   NULL};
   const char *method, *pattern, *params = NULL, *body = NULL, *resp = NULL, *mw = NULL;
-  PyObject *handler;
+  PyObject *handler, *deps = Py_None;
   Py_ssize_t max_body = 0;
-  if (!PyArg_ParseTupleAndKeywords(args, kw, "ssO|zzzzn", kwlist, &method, &pattern, &handler,
-                                   &params, &body, &resp, &mw, &max_body))
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "ssO|zzzznO", kwlist, &method, &pattern, &handler,
+                                   &params, &body, &resp, &mw, &max_body, &deps))
     return NULL;
   if (!PyCallable_Check(handler)) return PyErr_Format(PyExc_TypeError, "handler not callable");
   if (PyList_Append(self->keep, handler) != 0) return NULL;
@@ -465,19 +654,64 @@ static PyObject *app_route(AppObject *self, PyObject *args, PyObject *kw) {
   o.response_schema = resp;
   o.middleware = mw;
   o.max_body_bytes = max_body > 0 ? (size_t)max_body : 0;
-  int any = params || body || resp || mw || max_body > 0;
+  const char **names = NULL;
+  if (names_of(deps, self->keep, &names) != 0) return NULL;
+  o.dependencies = names;
+  int any = params || body || resp || mw || max_body > 0 || names;
   int rc = any ? spk_app_route_ex(self->app, method, pattern, py_handler, handler, &o)
                : spk_app_route(self->app, method, pattern, py_handler, handler);
+  PyMem_Free(names);
   if (rc != 0) return app_error(self, rc);
+  Py_RETURN_NONE;
+}
+
+/* provide(name, factory=None, value=None, depends_on=None, scope=0, drop=None) */
+static PyObject *app_provide(AppObject *self, PyObject *args, PyObject *kw) {
+  static char *kwlist[] = {"name", "factory", "value", "depends_on", "scope", "drop", NULL};
+  const char *name;
+  PyObject *factory = Py_None, *value = Py_None, *deps = Py_None, *drop = Py_None;
+  int scope = 0;
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "s|OOOiO", kwlist, &name, &factory, &value, &deps,
+                                   &scope, &drop))
+    return NULL;
+  spk_dep_def_t d;
+  memset(&d, 0, sizeof d);
+  d.name = name;
+  d.scope = (spk_dep_scope_t)scope;
+  d.drop = py_dep_drop;
+  if (factory != Py_None) {
+    if (PyList_Append(self->keep, factory) != 0) return NULL;
+    d.factory = py_dep_factory;
+    d.user_data = factory;
+  } else {
+    Py_INCREF(value); /* the core's reference, released by py_dep_drop with the app */
+    d.value = value;
+  }
+  if (drop != Py_None) {
+    if (PyList_Append(self->keep, drop) != 0) return NULL;
+    d.drop_data = drop;
+  }
+  const char **names = NULL;
+  if (names_of(deps, self->keep, &names) != 0) return NULL;
+  d.depends_on = names;
+  int rc = spk_app_provide(self->app, &d);
+  PyMem_Free(names);
+  if (rc != 0) {
+    if (factory == Py_None) Py_DECREF(value);
+    return app_error(self, rc);
+  }
   Py_RETURN_NONE;
 }
 
 static PyObject *app_add_hook(AppObject *self, PyObject *args) {
   int phase;
-  PyObject *fn;
-  if (!PyArg_ParseTuple(args, "iO", &phase, &fn)) return NULL;
+  PyObject *fn, *deps = Py_None;
+  if (!PyArg_ParseTuple(args, "iO|O", &phase, &fn, &deps)) return NULL;
   if (PyList_Append(self->keep, fn) != 0) return NULL;
-  int rc = spk_app_add_hook(self->app, (spk_hook_phase_t)phase, py_hook, fn);
+  const char **names = NULL;
+  if (names_of(deps, self->keep, &names) != 0) return NULL;
+  int rc = spk_app_add_hook_ex(self->app, (spk_hook_phase_t)phase, py_hook, fn, names);
+  PyMem_Free(names);
   if (rc != 0) return app_error(self, rc);
   Py_RETURN_NONE;
 }
@@ -519,6 +753,7 @@ static PyObject *app_frozen(AppObject *self, void *c) {
 static PyMethodDef app_methods[] = {
     {"route", (PyCFunction)(void (*)(void))app_route, METH_VARARGS | METH_KEYWORDS, NULL},
     {"add_hook", (PyCFunction)app_add_hook, METH_VARARGS, NULL},
+    {"provide", (PyCFunction)(void (*)(void))app_provide, METH_VARARGS | METH_KEYWORDS, NULL},
     {"configure", (PyCFunction)app_configure, METH_O, NULL},
     {"set_limits", (PyCFunction)(void (*)(void))app_set_limits, METH_VARARGS | METH_KEYWORDS,
      NULL},
@@ -817,13 +1052,13 @@ static struct PyModuleDef moddef = {PyModuleDef_HEAD_INIT, "_spikard",
 
 PyMODINIT_FUNC PyInit__spikard(void);
 PyMODINIT_FUNC PyInit__spikard(void) {
-  PyTypeObject *types[] = {&ReqType, &AppType, &TcType, &SrvType};
-  const char *names[] = {"RawRequest", "RawApp", "RawTestClient", "RawServer"};
-  for (size_t i = 0; i < 4; i++)
+  PyTypeObject *types[] = {&ReqType, &AppType, &TcType, &SrvType, &DepType};
+  const char *names[] = {"RawRequest", "RawApp", "RawTestClient", "RawServer", "RawDependency"};
+  for (size_t i = 0; i < 5; i++)
     if (PyType_Ready(types[i]) < 0) return NULL;
   PyObject *m = PyModule_Create(&moddef);
   if (!m) return NULL;
-  for (size_t i = 0; i < 4; i++) {
+  for (size_t i = 0; i < 5; i++) {
     Py_INCREF(types[i]);
     if (PyModule_AddObject(m, names[i], (PyObject *)types[i]) < 0) {
       Py_DECREF(types[i]);
@@ -834,5 +1069,8 @@ PyMODINIT_FUNC PyInit__spikard(void) {
   static const char *phases[] = {"HOOK_ON_REQUEST", "HOOK_PRE_VALIDATION", "HOOK_PRE_HANDLER",
                                  "HOOK_ON_RESPONSE", "HOOK_ON_ERROR"};
   for (int i = 0; i < 5; i++) PyModule_AddIntConstant(m, phases[i], i);
+  PyModule_AddIntConstant(m, "DEP_REQUEST", SPK_DEP_REQUEST);
+  PyModule_AddIntConstant(m, "DEP_SINGLETON", SPK_DEP_SINGLETON);
+  PyModule_AddIntConstant(m, "DEP_TRANSIENT", SPK_DEP_TRANSIENT);
   return m;
 }

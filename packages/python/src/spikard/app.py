@@ -23,7 +23,7 @@ from . import _aio
 from ._spikard import (HOOK_ON_ERROR, HOOK_ON_REQUEST, HOOK_ON_RESPONSE, HOOK_PRE_HANDLER,
                        HOOK_PRE_VALIDATION, RawApp, RawServer)
 from .config import ServerConfig, to_core
-from .di import DependencyError, Provider, cleanup_async, cleanup_sync, resolve_async, resolve_sync
+from . import di
 from .params import (REQUIRED, Param, Provide, _Body, body_schema, converter, inspect_empty, is_model,
                      param_schema, unwrap_optional)
 from .request import Request, ResponseView
@@ -106,7 +106,7 @@ class _Route:
         self.body_conv: Callable[[Any], Any] | None = None
         self.raw_body_kw: str | None = None
         self.request_kw: str | None = None
-        self.deps: list[tuple[str, Provider]] = []
+        self.deps: list[tuple[str, str]] = []  # (parameter, provider name)
         groups: dict[str, dict] = {"path": {}, "query": {}, "headers": {}, "cookies": {}}
         schema: dict | None = None
         path_names = {a or b for a, b in _PATH_NAMES.findall(path)}
@@ -127,13 +127,15 @@ class _Route:
                 marker = default
                 default = marker.default if isinstance(marker, Param) else inspect_empty
             if isinstance(marker, Provide):
-                self.deps.append((p.name, Provider(p.name, marker)))
+                anon = di.anonymous_name(marker.factory)
+                di.register(app._raw, anon, marker)
+                self.deps.append((p.name, anon))
                 continue
             if ann is Request or (p.name == "request" and ann is inspect_empty):
                 self.request_kw = p.name
                 continue
             if marker is None and p.name in app._providers:
-                self.deps.append((p.name, app._providers[p.name]))
+                self.deps.append((p.name, p.name))
                 continue
             if isinstance(marker, Param):
                 source = marker.source
@@ -204,38 +206,23 @@ class _Route:
             kw[self.raw_body_kw] = raw.body
         if self.request_kw:
             kw[self.request_kw] = Request(raw)
+        for name, prov in self.deps:
+            kw[name] = di.unwrap(raw.dep(prov))
         return kw
 
     def entry(self) -> Callable[[Any], Any]:
-        """The callable the core calls with each request (reply tuple, or None when async)."""
-        fn, status, app, deps = self.fn, self.status, self.app, self.deps
+        """The callable the core calls with each request (reply tuple, or None when async).
+        Dependencies were resolved by the core before it runs (kwargs reads them)."""
+        fn, status, app = self.fn, self.status, self.app
         kwargs = self.kwargs
-        providers = app._providers
 
         if not self.is_async:
-            if not deps:
-                def sync_entry(raw: Any) -> Any:
-                    try:
-                        return _render(fn(**kwargs(raw)), status)
-                    except Exception as exc:
-                        return app._error_reply(raw, exc)
-                return sync_entry
-
-            def sync_di_entry(raw: Any) -> Any:
-                cleanups: list = []
+            def sync_entry(raw: Any) -> Any:
                 try:
-                    kw = kwargs(raw)
-                    req = kw.get(self.request_kw) if self.request_kw else Request(raw)
-                    ctx: dict = {}
-                    for name, prov in deps:
-                        kw[name] = resolve_sync(name, prov, providers, ctx, cleanups, req)
-                    reply = _render(fn(**kw), status)
+                    return _render(fn(**kwargs(raw)), status)
                 except Exception as exc:
-                    reply = app._error_reply(raw, exc)
-                if cleanups:
-                    cleanup_sync(cleanups)
-                return reply
-            return sync_di_entry
+                    return app._error_reply(raw, exc)
+            return sync_entry
 
         def async_entry(raw: Any) -> Any:
             try:
@@ -244,18 +231,10 @@ class _Route:
                 return app._error_reply(raw, exc)
 
             async def run() -> None:
-                cleanups: list = []
                 try:
-                    if deps:
-                        req = kw.get(self.request_kw) if self.request_kw else Request(raw)
-                        ctx: dict = {}
-                        for name, prov in deps:
-                            kw[name] = await resolve_async(name, prov, providers, ctx, cleanups, req)
                     reply = _render(await fn(**kw), status)
                 except Exception as exc:
                     reply = await app._error_reply_async(raw, exc)
-                if cleanups:
-                    await cleanup_async(cleanups)
                 raw.send(reply)
 
             _aio.submit(run)
@@ -275,7 +254,7 @@ class App:
         self._raw = RawApp()
         self.config = config or ServerConfig()
         self.debug = debug
-        self._providers: dict[str, Provider] = {}
+        self._providers: set[str] = set()
         self._exception_handlers: dict[type, Callable[..., Any]] = {}
         self.routes: list[_Route] = []
         if config is not None:
@@ -292,7 +271,8 @@ class App:
 
     def provide(self, name: str, value_or_factory: Any, *, singleton: bool = False, use_cache: bool = True) -> None:
         """Register a dependency: handlers (and factories) receive it by parameter name."""
-        self._providers[name] = Provider(name, value_or_factory, singleton=singleton, use_cache=use_cache)
+        di.register(self._raw, name, value_or_factory, singleton=singleton, use_cache=use_cache)
+        self._providers.add(name)
 
     def exception_handler(self, exc_type: type[BaseException]) -> Callable[[F], F]:
         """``@app.exception_handler(ValueError) def h(request, exc) -> Response``."""
@@ -316,6 +296,7 @@ class App:
             response_schema=json.dumps(response_schema) if response_schema is not None else None,
             middleware=json.dumps(middleware) if middleware else None,
             max_body_bytes=max_body_size or 0,
+            dependencies=sorted({prov for _, prov in route.deps}) or None,
         )
         self.routes.append(route)
 
@@ -414,11 +395,6 @@ class App:
     def _builtin_error(self, exc: BaseException) -> tuple:
         if isinstance(exc, HTTPException):
             return exc.to_reply()
-        if isinstance(exc, DependencyError):
-            return problem(503, "Failed to resolve dependency", title="Service Unavailable",
-                           slug="dependency-error",
-                           extra={"errors": [{"type": "resolution_failed", "dependency_key": exc.name,
-                                              "msg": str(exc.cause)}]})
         if isinstance(exc, ConversionError):
             err = {"type": "validation_error", "loc": exc.loc, "msg": exc.msg, "input": _jsonable(exc.value)}
             doc = {"type": "https://spikard.dev/errors/validation-error", "title": "Request Validation Failed",

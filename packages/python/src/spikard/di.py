@@ -1,189 +1,130 @@
-"""Dependency injection: providers by name, resolved per request (or once, for singletons).
+"""Dependency injection through the core's container (include/spikard/di.h).
 
-A factory's parameters are resolved by name from the other providers; a parameter annotated
-`Request` (or named `request`) receives the request. Generator factories (sync or async) yield
-the value and run their cleanup after the handler. Resolution is done in the binding: Python
-callables must run with the GIL anyway, so there is nothing for the core to overlap."""
+`app.provide(name, value_or_factory)` registers a provider with the core: a plain value, or a
+factory whose parameters name the providers it depends on (a parameter annotated `Request`, or
+named `request`, receives the request). The core plans the resolution at freeze (unknown names
+and cycles are reported there), resolves per request / once (singleton) / per use (transient),
+runs the async factories of one batch concurrently, answers 503 `dependency-error` when a
+factory fails, and runs the cleanup of generator factories after the response has been sent.
+The binding only translates: it calls the Python factory and hands the core the value."""
 from __future__ import annotations
 
 import inspect
-import threading
-from typing import Any
+import itertools
+import logging
+from typing import Any, Callable
 
+from . import _aio
+from ._spikard import DEP_REQUEST, DEP_SINGLETON, DEP_TRANSIENT
 from .params import Provide
 from .request import Request
 
-__all__ = ["Provider", "DependencyError", "resolve_sync", "resolve_async"]
+__all__ = ["register", "unwrap", "anonymous_name"]
+
+log = logging.getLogger("spikard")
+_anon = itertools.count(1)
 
 
-class DependencyError(Exception):
-    """A factory failed: answered 503 dependency-error, like the core's own DI."""
+class _WithCleanup:
+    """A generator factory's value together with the generator that cleans it up."""
 
-    def __init__(self, name: str, cause: BaseException) -> None:
-        super().__init__(f"dependency '{name}' failed: {cause!r}")
-        self.name = name
-        self.cause = cause
+    __slots__ = ("value", "gen")
 
-
-class Provider:
-    __slots__ = ("name", "factory", "value", "is_value", "singleton", "use_cache", "kind", "params",
-                 "_lock", "_cached", "_has_cache")
-
-    def __init__(self, name: str, target: Any, *, singleton: bool = False, use_cache: bool = True) -> None:
-        if isinstance(target, Provide):
-            singleton = singleton or target.singleton
-            use_cache = target.use_cache
-            target = target.factory
-        self.name = name
-        self.singleton = singleton
-        self.use_cache = use_cache
-        self._lock = threading.Lock()
-        self._cached: Any = None
-        self._has_cache = False
-        if not callable(target):
-            self.is_value, self.value, self.factory, self.kind, self.params = True, target, None, "value", []
-            return
-        self.is_value, self.value, self.factory = False, None, target
-        if inspect.isasyncgenfunction(target):
-            self.kind = "agen"
-        elif inspect.isgeneratorfunction(target):
-            self.kind = "gen"
-        elif inspect.iscoroutinefunction(target):
-            self.kind = "async"
-        else:
-            self.kind = "func"
-        try:
-            sig = inspect.signature(target)
-            self.params = [p for p in sig.parameters.values()
-                           if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
-        except (TypeError, ValueError):
-            self.params = []
+    def __init__(self, value: Any, gen: Any) -> None:
+        self.value, self.gen = value, gen
 
 
-def _wants_request(p: inspect.Parameter) -> bool:
-    return p.annotation is Request or p.name == "request"
+def unwrap(v: Any) -> Any:
+    return v.value if type(v) is _WithCleanup else v
 
 
-_MISS = object()
-
-
-def _lookup(prov: Provider, ctx: dict) -> Any:
-    """The value already known for this provider (plain, singleton, per-request), or _MISS."""
-    if prov.is_value:
-        return prov.value
-    if prov.singleton and prov._has_cache:
-        return prov._cached
-    if prov.use_cache:
-        return ctx.get(id(prov.factory), _MISS)
-    return _MISS
-
-
-def _needs(prov: Provider, providers: dict[str, Provider]) -> list[tuple[str, Provider | None]]:
-    """The factory's parameters: (name, provider), or (name, None) for the request."""
-    out: list[tuple[str, Provider | None]] = []
-    for p in prov.params:
-        if p.name in providers:
-            out.append((p.name, providers[p.name]))
-        elif isinstance(p.default, Provide):
-            out.append((p.name, Provider(p.name, p.default)))
-        elif _wants_request(p):
-            out.append((p.name, None))
-    return out
-
-
-def _failed(name: str, exc: Exception) -> Exception:
-    from .responses import HTTPException
-    return exc if isinstance(exc, HTTPException) else DependencyError(name, exc)
-
-
-def resolve_sync(name: str, prov: Provider, providers: dict[str, Provider], ctx: dict, cleanups: list,
-                 request: Request | None) -> Any:
-    value = _lookup(prov, ctx)
-    if value is not _MISS:
-        return value
-    if prov.kind in ("async", "agen"):
-        from . import _aio
-        return _aio.run_sync(resolve_async(name, prov, providers, ctx, cleanups, request))
-    kw = {n: request if dep is None else resolve_sync(n, dep, providers, ctx, cleanups, request)
-          for n, dep in _needs(prov, providers)}
+def _drop(v: Any) -> None:
+    """Core cleanup callback (after the response, or with the app)."""
+    if type(v) is not _WithCleanup:
+        return
+    gen = v.gen
+    if inspect.isasyncgen(gen):
+        async def close() -> None:
+            try:
+                await gen.__anext__()
+            except StopAsyncIteration:
+                pass
+            except Exception:
+                log.exception("dependency cleanup failed")
+        _aio.submit(close)
+        return
     try:
-        if prov.kind == "gen":
-            gen = prov.factory(**kw)
-            value = next(gen)
-            cleanups.append(gen)
-        else:
-            value = prov.factory(**kw)
-    except Exception as exc:
-        raise _failed(name, exc) from exc
-    return _store(prov, value, ctx)
-
-
-def _store(prov: Provider, value: Any, ctx: dict) -> Any:
-    if prov.singleton:
-        with prov._lock:
-            if not prov._has_cache:
-                prov._cached, prov._has_cache = value, True
-            return prov._cached
-    if prov.use_cache:
-        ctx[id(prov.factory)] = value
-    return value
-
-
-async def resolve_async(name: str, prov: Provider, providers: dict[str, Provider], ctx: dict, cleanups: list,
-                        request: Request | None) -> Any:
-    value = _lookup(prov, ctx)
-    if value is not _MISS:
-        return value
-    kw = {}
-    for n, dep in _needs(prov, providers):
-        kw[n] = request if dep is None else await resolve_async(n, dep, providers, ctx, cleanups, request)
-    try:
-        if prov.kind == "agen":
-            gen = prov.factory(**kw)
-            value = await gen.__anext__()
-            cleanups.append(gen)
-        elif prov.kind == "gen":
-            gen = prov.factory(**kw)
-            value = next(gen)
-            cleanups.append(gen)
-        elif prov.kind == "async":
-            value = await prov.factory(**kw)
-        else:
-            value = prov.factory(**kw)
-    except Exception as exc:
-        raise _failed(name, exc) from exc
-    return _store(prov, value, ctx)
-
-
-def cleanup_sync(cleanups: list) -> None:
-    for gen in reversed(cleanups):
-        if inspect.isasyncgen(gen):
-            from . import _aio
-            _aio.run_sync(_aclose(gen))
-            continue
-        try:
-            next(gen)
-        except StopIteration:
-            pass
-        except Exception:  # a failing cleanup must not change a response already decided
-            import logging
-            logging.getLogger("spikard").exception("dependency cleanup failed")
-
-
-async def _aclose(gen: Any) -> None:
-    try:
-        await gen.__anext__()
-    except StopAsyncIteration:
+        next(gen)
+    except StopIteration:
         pass
     except Exception:
-        import logging
-        logging.getLogger("spikard").exception("dependency cleanup failed")
+        log.exception("dependency cleanup failed")
 
 
-async def cleanup_async(cleanups: list) -> None:
-    for gen in reversed(cleanups):
-        if inspect.isasyncgen(gen):
-            await _aclose(gen)
-        else:
-            cleanup_sync([gen])
+def anonymous_name(factory: Callable[..., Any]) -> str:
+    return f"{getattr(factory, '__qualname__', 'factory')}#{next(_anon)}"
 
+
+def register(raw_app: Any, name: str, target: Any, *, singleton: bool = False, use_cache: bool = True) -> None:
+    """Register `target` (value, factory or Provide) under `name` with the core."""
+    if isinstance(target, Provide):
+        singleton = singleton or target.singleton
+        use_cache = target.use_cache
+        target = target.factory
+    if not callable(target):
+        raw_app.provide(name, value=target)
+        return
+    sig = inspect.signature(target)
+    needs: list[tuple[str, str | None]] = []  # (parameter, provider name | None for the request)
+    for p in sig.parameters.values():
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            continue
+        if p.annotation is Request or (p.name == "request" and p.annotation in (inspect.Parameter.empty, "Request")):
+            needs.append((p.name, None))
+        elif isinstance(p.default, Provide):
+            anon = anonymous_name(p.default.factory)
+            register(raw_app, anon, p.default)
+            needs.append((p.name, anon))
+        elif p.default is inspect.Parameter.empty:  # parameters with defaults keep them
+            needs.append((p.name, p.name))
+    kind = ("agen" if inspect.isasyncgenfunction(target) else "gen" if inspect.isgeneratorfunction(target)
+            else "async" if inspect.iscoroutinefunction(target) else "func")
+
+    def entry(raw: Any, dep: Any) -> None:
+        try:
+            kw = {pn: Request(raw) if prov is None else unwrap(raw.dep(prov)) for pn, prov in needs}
+        except Exception as exc:
+            dep.fail(f"{name}: {exc!r}")
+            return
+        if kind in ("func", "gen"):
+            try:
+                if kind == "gen":
+                    gen = target(**kw)
+                    value = _WithCleanup(next(gen), gen)
+                else:
+                    value = target(**kw)
+            except Exception as exc:
+                log.warning("dependency %r failed: %r", name, exc)
+                dep.fail(f"{name}: {exc!r}")
+                return
+            dep.resolve(value)
+            return
+
+        async def run() -> None:
+            try:
+                if kind == "agen":
+                    agen = target(**kw)
+                    value = _WithCleanup(await agen.__anext__(), agen)
+                else:
+                    value = await target(**kw)
+            except Exception as exc:
+                log.warning("dependency %r failed: %r", name, exc)
+                dep.fail(f"{name}: {exc!r}")
+                return
+            dep.resolve(value)
+
+        _aio.submit(run)
+
+    scope = DEP_SINGLETON if singleton else DEP_REQUEST if use_cache else DEP_TRANSIENT
+    raw_app.provide(name, factory=entry, depends_on=[prov for _, prov in needs if prov is not None], scope=scope,
+                    drop=_drop)
