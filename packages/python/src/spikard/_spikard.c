@@ -380,7 +380,8 @@ static PyTypeObject ReqType = {
 
 /* ------------------------------------------------------------------ trampolines */
 
-/* The route callable returns a reply tuple (done) or None (it kept the request: async). */
+/* The route callable returns a reply tuple (done), None (it kept the request: async) or False
+ * (the handler failed). */
 static int py_handler(spk_req_t *req, spk_res_t *res, void *user_data) {
   PyGILState_STATE g = PyGILState_Ensure();
   int rc = SPK_HANDLER_DONE;
@@ -396,11 +397,13 @@ static int py_handler(spk_req_t *req, spk_res_t *res, void *user_data) {
     reply_internal_error(res);
   } else if (out == Py_None) {
     rc = SPK_HANDLER_ASYNC; /* the Python side holds `r` and will call r.send(reply) */
+  } else if (out == Py_False) {
+    rc = SPK_EIO; /* the handler failed (already logged): the core's 500 and on_error hooks */
   } else if (apply_reply(res, out) != 0) {
     reply_internal_error(res);
   }
   Py_XDECREF(out);
-  if (rc == SPK_HANDLER_DONE) {
+  if (rc != SPK_HANDLER_ASYNC) {
     r->req = NULL;
     r->res = NULL;
     r->owned = 0;
@@ -611,6 +614,8 @@ typedef struct {
   PyObject *keep; /* callables the core points at: alive as long as the app */
 } AppObject;
 
+static int dep_def_from(AppObject *self, PyObject *t, spk_dep_def_t *d, const char ***names);
+
 static int app_init(AppObject *self, PyObject *args, PyObject *kw) {
   if (self->app) return 0;
   self->app = spk_app_new();
@@ -638,12 +643,12 @@ static PyObject *app_error(AppObject *self, int rc) {
 static PyObject *app_route(AppObject *self, PyObject *args, PyObject *kw) {
   static char *kwlist[] = {"method",         "pattern",    "handler",         "parameters",
                            "body_schema",    "response_schema", "middleware",  "max_body_bytes",
-                           "dependencies",   NULL};
+                           "dependencies",   "overrides",       NULL};
   const char *method, *pattern, *params = NULL, *body = NULL, *resp = NULL, *mw = NULL;
-  PyObject *handler, *deps = Py_None;
+  PyObject *handler, *deps = Py_None, *over = Py_None;
   Py_ssize_t max_body = 0;
-  if (!PyArg_ParseTupleAndKeywords(args, kw, "ssO|zzzznO", kwlist, &method, &pattern, &handler,
-                                   &params, &body, &resp, &mw, &max_body, &deps))
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "ssO|zzzznOO", kwlist, &method, &pattern, &handler,
+                                   &params, &body, &resp, &mw, &max_body, &deps, &over))
     return NULL;
   if (!PyCallable_Check(handler)) return PyErr_Format(PyExc_TypeError, "handler not callable");
   if (PyList_Append(self->keep, handler) != 0) return NULL;
@@ -657,47 +662,75 @@ static PyObject *app_route(AppObject *self, PyObject *args, PyObject *kw) {
   const char **names = NULL;
   if (names_of(deps, self->keep, &names) != 0) return NULL;
   o.dependencies = names;
-  int any = params || body || resp || mw || max_body > 0 || names;
-  int rc = any ? spk_app_route_ex(self->app, method, pattern, py_handler, handler, &o)
-               : spk_app_route(self->app, method, pattern, py_handler, handler);
+  /* Route-level providers: copied by the core at registration. */
+  Py_ssize_t nover = over == Py_None ? 0 : PySequence_Size(over);
+  spk_dep_def_t *defs = nover > 0 ? PyMem_Calloc((size_t)nover, sizeof *defs) : NULL;
+  const char ***dnames = nover > 0 ? PyMem_Calloc((size_t)nover, sizeof *dnames) : NULL;
+  int rc = 0;
+  if (nover < 0 || (nover > 0 && (!defs || !dnames))) {
+    if (!PyErr_Occurred()) PyErr_NoMemory();
+    rc = -1;
+  }
+  for (Py_ssize_t i = 0; rc == 0 && i < nover; i++) {
+    PyObject *t = PySequence_GetItem(over, i);
+    if (!t || dep_def_from(self, t, &defs[i], &dnames[i]) != 0) rc = -1;
+    Py_XDECREF(t);
+  }
+  if (rc == 0) {
+    o.overrides = defs;
+    o.override_count = (size_t)(nover > 0 ? nover : 0);
+    int any = params || body || resp || mw || max_body > 0 || names || nover > 0;
+    rc = any ? spk_app_route_ex(self->app, method, pattern, py_handler, handler, &o)
+             : spk_app_route(self->app, method, pattern, py_handler, handler);
+  }
+  for (Py_ssize_t i = 0; dnames && i < nover; i++) PyMem_Free(dnames[i]);
+  PyMem_Free(dnames);
+  PyMem_Free(defs);
   PyMem_Free(names);
+  if (rc == -1 && PyErr_Occurred()) return NULL;
   if (rc != 0) return app_error(self, rc);
   Py_RETURN_NONE;
 }
 
-/* provide(name, factory=None, value=None, depends_on=None, scope=0, drop=None) */
-static PyObject *app_provide(AppObject *self, PyObject *args, PyObject *kw) {
-  static char *kwlist[] = {"name", "factory", "value", "depends_on", "scope", "drop", NULL};
+/* A provider from (name, factory, value, depends_on, scope, drop): factory None → the plain
+ * `value` (the core gets a reference, released with the app). Strings stay owned by `keep`;
+ * *names (depends_on) must be PyMem_Free'd. */
+static int dep_def_from(AppObject *self, PyObject *t, spk_dep_def_t *d, const char ***names) {
   const char *name;
-  PyObject *factory = Py_None, *value = Py_None, *deps = Py_None, *drop = Py_None;
-  int scope = 0;
-  if (!PyArg_ParseTupleAndKeywords(args, kw, "s|OOOiO", kwlist, &name, &factory, &value, &deps,
-                                   &scope, &drop))
-    return NULL;
-  spk_dep_def_t d;
-  memset(&d, 0, sizeof d);
-  d.name = name;
-  d.scope = (spk_dep_scope_t)scope;
-  d.drop = py_dep_drop;
+  PyObject *factory, *value, *deps, *drop;
+  int scope;
+  *names = NULL;
+  if (!PyArg_ParseTuple(t, "sOOOiO", &name, &factory, &value, &deps, &scope, &drop)) return -1;
+  if (PyList_Append(self->keep, t) != 0) return -1; /* keeps `name` alive */
+  memset(d, 0, sizeof *d);
+  d->name = name;
+  d->scope = (spk_dep_scope_t)scope;
+  d->drop = py_dep_drop;
   if (factory != Py_None) {
-    if (PyList_Append(self->keep, factory) != 0) return NULL;
-    d.factory = py_dep_factory;
-    d.user_data = factory;
+    d->factory = py_dep_factory;
+    d->user_data = factory; /* alive through `t` */
   } else {
-    Py_INCREF(value); /* the core's reference, released by py_dep_drop with the app */
-    d.value = value;
+    Py_INCREF(value); /* the core's reference, released by py_dep_drop */
+    d->value = value;
   }
-  if (drop != Py_None) {
-    if (PyList_Append(self->keep, drop) != 0) return NULL;
-    d.drop_data = drop;
+  if (drop != Py_None) d->drop_data = drop;
+  if (names_of(deps, self->keep, names) != 0) {
+    if (factory == Py_None) Py_DECREF(value);
+    return -1;
   }
-  const char **names = NULL;
-  if (names_of(deps, self->keep, &names) != 0) return NULL;
-  d.depends_on = names;
+  d->depends_on = *names;
+  return 0;
+}
+
+/* provide((name, factory, value, depends_on, scope, drop)) */
+static PyObject *app_provide(AppObject *self, PyObject *t) {
+  spk_dep_def_t d;
+  const char **names;
+  if (dep_def_from(self, t, &d, &names) != 0) return NULL;
   int rc = spk_app_provide(self->app, &d);
   PyMem_Free(names);
   if (rc != 0) {
-    if (factory == Py_None) Py_DECREF(value);
+    if (!d.factory) Py_DECREF((PyObject *)d.value);
     return app_error(self, rc);
   }
   Py_RETURN_NONE;
@@ -753,7 +786,7 @@ static PyObject *app_frozen(AppObject *self, void *c) {
 static PyMethodDef app_methods[] = {
     {"route", (PyCFunction)(void (*)(void))app_route, METH_VARARGS | METH_KEYWORDS, NULL},
     {"add_hook", (PyCFunction)app_add_hook, METH_VARARGS, NULL},
-    {"provide", (PyCFunction)(void (*)(void))app_provide, METH_VARARGS | METH_KEYWORDS, NULL},
+    {"provide", (PyCFunction)app_provide, METH_O, NULL},
     {"configure", (PyCFunction)app_configure, METH_O, NULL},
     {"set_limits", (PyCFunction)(void (*)(void))app_set_limits, METH_VARARGS | METH_KEYWORDS,
      NULL},

@@ -126,6 +126,9 @@ class _Route:
             if isinstance(default, (Param, Provide)):
                 marker = default
                 default = marker.default if isinstance(marker, Param) else inspect_empty
+            if isinstance(marker, Provide) and isinstance(marker.factory, str):
+                self.deps.append((p.name, marker.factory))
+                continue
             if isinstance(marker, Provide):
                 anon = di.anonymous_name(marker.factory)
                 di.register(app._raw, anon, marker)
@@ -221,7 +224,7 @@ class _Route:
                 try:
                     return _render(fn(**kwargs(raw)), status)
                 except Exception as exc:
-                    return app._error_reply(raw, exc)
+                    return app._error_reply(raw, exc, failed=True)
             return sync_entry
 
         def async_entry(raw: Any) -> Any:
@@ -285,7 +288,8 @@ class App:
     def add_route(self, method: str, path: str, fn: Callable[..., Any], *, status_code: int | None = None,
                   parameters: dict | None = None, body_schema: dict | None = None,
                   response_schema: dict | None = None, middleware: dict | None = None,
-                  max_body_size: int | None = None, _localns: dict | None = None) -> None:
+                  max_body_size: int | None = None, dependency_overrides: dict[str, Any] | None = None,
+                  _localns: dict | None = None) -> None:
         if _localns is None:
             _localns = dict(sys._getframe(1).f_locals)
         route = _Route(self, method.upper(), path, fn, status_code, parameters, body_schema, _localns)
@@ -297,6 +301,7 @@ class App:
             middleware=json.dumps(middleware) if middleware else None,
             max_body_bytes=max_body_size or 0,
             dependencies=sorted({prov for _, prov in route.deps}) or None,
+            overrides=[di.definition(self._raw, n, t) for n, t in (dependency_overrides or {}).items()] or None,
         )
         self.routes.append(route)
 
@@ -333,25 +338,41 @@ class App:
         return self.route(path, ("OPTIONS",), **kw)
 
     # ------------------------------------------------------------ hooks
+    def _hook_args(self, fn: Callable[..., Any], positional: int) -> tuple[bool, list[str]]:  # noqa: ARG002
+        """(wants the response view, provider names) from a hook's signature: the first
+        parameter is the request, an optional second one the response; the others name
+        providers, which the core resolves before the hook runs."""
+        params = [p for p in inspect.signature(fn).parameters.values()
+                  if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        wants_response = positional > 1 or (len(params) > 1 and params[1].name not in self._providers)
+        skip = 2 if wants_response else 1
+        return wants_response, [p.name for p in params[skip:] if p.name in self._providers]
+
     def _request_hook(self, phase: int, fn: F) -> F:
-        app = self
+        wants_response, deps = self._hook_args(fn, 1)
 
         def hook(raw: Any) -> Any:
+            args: list[Any] = [Request(raw)]
+            if wants_response:
+                args.append(ResponseView(raw))
+            kw = {d: di.unwrap(raw.dep(d)) for d in deps}
             try:
-                r = fn(Request(raw))
+                r = fn(*args, **kw)
                 if inspect.isawaitable(r):
                     r = _aio.run_sync(r)
             except HTTPException as exc:
                 return exc.to_reply()
             return None if r is None else _render(r, 200)
-        del app
-        self._raw.add_hook(phase, hook)
+        self._raw.add_hook(phase, hook, deps or None)
         return fn
 
     def _response_hook(self, phase: int, fn: F) -> F:
+        wants_response, deps = self._hook_args(fn, 1)
+
         def hook(raw: Any) -> None:
             view = ResponseView(raw)
-            r = fn(Request(raw), view)
+            args = (Request(raw), view) if wants_response else (Request(raw),)
+            r = fn(*args, **{d: di.unwrap(raw.dep(d)) for d in deps})
             if inspect.isawaitable(r):
                 r = _aio.run_sync(r)
             if isinstance(r, Response):
@@ -362,11 +383,12 @@ class App:
                 if ctype:
                     view.set_header("Content-Type", ctype)
                 view.set_body(body or b"")
-        self._raw.add_hook(phase, hook)
+        self._raw.add_hook(phase, hook, deps or None)
         return fn
 
     def on_request(self, fn: F) -> F:
-        """Before routing; return a Response to answer at once."""
+        """Before routing: ``fn(request[, response][, provider names…])``; return a Response
+        to answer at once (or set headers on `response`, which the answer keeps)."""
         return self._request_hook(HOOK_ON_REQUEST, fn)
 
     def pre_validation(self, fn: F) -> F:
@@ -409,9 +431,15 @@ class App:
         detail = "".join(traceback.format_exception(exc)) if self.debug else "An unexpected error occurred"
         return problem(500, detail, slug="internal-server-error")
 
-    def _error_reply(self, raw: Any, exc: BaseException) -> tuple:
+    def _error_reply(self, raw: Any, exc: BaseException, failed: bool = False) -> Any:
+        """The reply for an exception. `failed`: a sync handler's uncaught exception is reported
+        to the core as a handler failure (False), which answers 500 problem details and runs the
+        on_error hooks; debug mode answers with the traceback instead."""
         h = self._find_exception_handler(exc)
         if h is None:
+            if failed and not self.debug and not isinstance(exc, (HTTPException, ConversionError)):
+                log.error("unhandled exception in handler", exc_info=exc)
+                return False
             return self._builtin_error(exc)
         try:
             r = h(Request(raw), exc)

@@ -19,7 +19,7 @@ from ._spikard import DEP_REQUEST, DEP_SINGLETON, DEP_TRANSIENT
 from .params import Provide
 from .request import Request
 
-__all__ = ["register", "unwrap", "anonymous_name"]
+__all__ = ["register", "definition", "unwrap", "anonymous_name"]
 
 log = logging.getLogger("spikard")
 _anon = itertools.count(1)
@@ -67,13 +67,18 @@ def anonymous_name(factory: Callable[..., Any]) -> str:
 
 def register(raw_app: Any, name: str, target: Any, *, singleton: bool = False, use_cache: bool = True) -> None:
     """Register `target` (value, factory or Provide) under `name` with the core."""
+    raw_app.provide(definition(raw_app, name, target, singleton=singleton, use_cache=use_cache))
+
+
+def definition(raw_app: Any, name: str, target: Any, *, singleton: bool = False, use_cache: bool = True) -> tuple:
+    """The core's provider definition (name, factory, value, depends_on, scope, drop); inline
+    `Provide(...)` parameters of the factory are registered with the app on the way."""
     if isinstance(target, Provide):
         singleton = singleton or target.singleton
         use_cache = target.use_cache
         target = target.factory
     if not callable(target):
-        raw_app.provide(name, value=target)
-        return
+        return (name, None, target, None, DEP_REQUEST, None)
     sig = inspect.signature(target)
     needs: list[tuple[str, str | None]] = []  # (parameter, provider name | None for the request)
     for p in sig.parameters.values():
@@ -105,7 +110,7 @@ def register(raw_app: Any, name: str, target: Any, *, singleton: bool = False, u
                     value = target(**kw)
             except Exception as exc:
                 log.warning("dependency %r failed: %r", name, exc)
-                dep.fail(f"{name}: {exc!r}")
+                dep.fail(str(exc) or type(exc).__name__)
                 return
             dep.resolve(value)
             return
@@ -119,12 +124,11 @@ def register(raw_app: Any, name: str, target: Any, *, singleton: bool = False, u
                     value = await target(**kw)
             except Exception as exc:
                 log.warning("dependency %r failed: %r", name, exc)
-                dep.fail(f"{name}: {exc!r}")
+                dep.fail(str(exc) or type(exc).__name__)
                 return
             dep.resolve(value)
 
         _aio.submit(run)
 
     scope = DEP_SINGLETON if singleton else DEP_REQUEST if use_cache else DEP_TRANSIENT
-    raw_app.provide(name, factory=entry, depends_on=[prov for _, prov in needs if prov is not None], scope=scope,
-                    drop=_drop)
+    return (name, entry, None, [prov for _, prov in needs if prov is not None], scope, _drop)

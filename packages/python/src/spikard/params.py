@@ -124,12 +124,15 @@ def Body(default: Any = REQUIRED, **kw: Any) -> Any:
 
 
 class Provide:
-    """A dependency: ``db = Provide(get_db)`` or ``Annotated[DB, Provide(get_db)]``.
+    """A dependency: ``db = Provide(get_db)`` or ``Annotated[DB, Provide(get_db)]``, or
+    ``Provide("name")`` for the app's provider of that name (resolved, or reported missing, by
+    the core).
 
     The factory's own parameters are resolved by name from the app's providers (and
-    ``request: Request``). Generator factories run their cleanup after the handler."""
+    ``request: Request``). Generator factories run their cleanup after the response."""
 
-    def __init__(self, factory: Callable[..., Any], *, singleton: bool = False, use_cache: bool = True) -> None:
+    def __init__(self, factory: "Callable[..., Any] | str", *, singleton: bool = False,
+                 use_cache: bool = True) -> None:
         self.factory = factory
         self.singleton = singleton
         self.use_cache = use_cache
