@@ -263,3 +263,52 @@ def test_core_dependency_graph_errors_and_scopes() -> None:
     while counter.get("closed", 0) < 2 and __import__("time").monotonic() < deadline:
         __import__("time").sleep(0.01)
     assert counter.get("closed") == 2  # async generator cleanup ran for each request
+
+
+def test_background_tasks() -> None:
+    from spikard import BackgroundTasks
+
+    app = App()
+    app.configure({"background_tasks": {"max_queue": 2, "max_concurrency": 1}})
+    done: list[str] = []
+    gate = threading.Event()
+
+    def record(what: str) -> None:
+        done.append(what)
+
+    async def record_async(what: str) -> None:
+        await asyncio.sleep(0)
+        done.append(what)
+
+    def blocker() -> None:
+        gate.wait(5)
+
+    @app.post("/signup/{name}")
+    def signup(name: str, tasks: BackgroundTasks):
+        tasks.add_task(record, f"mail:{name}")
+        tasks.add_task(record_async, f"audit:{name}")
+        return {"ok": True}
+
+    @app.post("/block")
+    def block(tasks: BackgroundTasks):
+        tasks.add_task(blocker)
+        return {}
+
+    @app.post("/boom")
+    def boom(tasks: BackgroundTasks):
+        tasks.add_task(record, "never")
+        raise RuntimeError("handler failed: its tasks are dropped")
+
+    c = TestClient(app)
+    assert c.post("/signup/ann").json() == {"ok": True}
+    assert c.drain(5)
+    assert done == ["mail:ann", "audit:ann"]
+    assert c.post("/boom").status_code == 500
+    assert c.drain(5) and "never" not in done
+    # One worker busy, queue bound 2: the third waiting task is refused → 503.
+    codes = [c.post("/block").status_code for _ in range(4)]
+    gate.set()
+    assert 503 in codes and codes[0] == 200
+    assert app.wait_background(5)
+    app.spawn(record, "app-level")
+    assert app.wait_background(5) and done[-1] == "app-level"

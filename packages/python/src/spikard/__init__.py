@@ -2,6 +2,7 @@
 runs middleware without the GIL."""
 from ._spikard import core_version
 from .app import App, Server
+from .background import BackgroundTasks, QueueFull
 from .config import (AccessLogConfig, ApiKeyConfig, BackgroundTaskConfig, CompressionConfig, CorsConfig,
                      JwtConfig, RateLimitConfig, RequestIdConfig, ServerConfig, StaticFilesConfig)
 from .params import Body, Cookie, Header, Path, Provide, Query
@@ -12,7 +13,7 @@ from .responses import (FileResponse, HTMLResponse, HTTPException, JSONResponse,
 __version__ = "0.1.0"
 
 __all__ = [
-    "App", "Server", "Request", "ResponseView", "Response", "JSONResponse", "PlainTextResponse", "HTMLResponse",
+    "App", "Server", "BackgroundTasks", "QueueFull", "Request", "ResponseView", "Response", "JSONResponse", "PlainTextResponse", "HTMLResponse",
     "RedirectResponse", "FileResponse", "HTTPException", "Query", "Header", "Cookie", "Body", "Path", "Provide",
     "ServerConfig", "CompressionConfig", "RateLimitConfig", "CorsConfig", "JwtConfig", "ApiKeyConfig",
     "StaticFilesConfig", "RequestIdConfig", "AccessLogConfig", "BackgroundTaskConfig", "core_version",

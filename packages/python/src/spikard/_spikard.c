@@ -11,6 +11,7 @@
 #include <Python.h>
 
 #include <spikard/app.h>
+#include <spikard/background.h>
 #include <spikard/di.h>
 #include <spikard/hooks.h>
 #include <spikard/middleware.h>
@@ -340,6 +341,55 @@ static PyObject *req_dep(ReqObject *r, PyObject *name) {
   return (PyObject *)v;
 }
 
+/* ---- background tasks: a Python callable run on the app's pool after the response ---- */
+
+static PyObject *QueueFullError;
+
+static int py_bg_run(spk_bg_task_t *task, void *data) {
+  PyGILState_STATE g = PyGILState_Ensure();
+  PyObject *out = PyObject_CallNoArgs((PyObject *)data);
+  int rc = 0;
+  if (!out) {
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyObject *s = value ? PyObject_Str(value) : NULL;
+    const char *msg = s ? PyUnicode_AsUTF8(s) : NULL;
+    spk_bg_task_error(task, msg ? msg : "Python exception");
+    PyErr_Clear();
+    Py_XDECREF(s);
+    Py_XDECREF(type);
+    Py_XDECREF(value);
+    Py_XDECREF(tb);
+    rc = -1;
+  }
+  Py_XDECREF(out);
+  PyGILState_Release(g);
+  return rc;
+}
+
+static void py_bg_free(void *data) {
+  PyGILState_STATE g = PyGILState_Ensure();
+  Py_DECREF((PyObject *)data);
+  PyGILState_Release(g);
+}
+
+static PyObject *spawn_result(int rc, PyObject *fn) {
+  if (rc == 0) Py_RETURN_NONE;
+  Py_DECREF(fn); /* refused: the pool took nothing */
+  if (rc == SPK_EQUEUEFULL) {
+    PyErr_SetString(QueueFullError, "the background task queue is full");
+    return NULL;
+  }
+  return PyErr_Format(PyExc_RuntimeError, "background task: %s", spk_strerror(rc));
+}
+
+/* spawn(fn): fn() runs on the app's pool after this request's response has been sent. */
+static PyObject *req_spawn(ReqObject *r, PyObject *fn) {
+  if (!req_live(r)) return NULL;
+  Py_INCREF(fn); /* the pool's reference, released by py_bg_free */
+  return spawn_result(spk_bg_spawn(r->req, py_bg_run, fn, py_bg_free), fn);
+}
+
 static PyGetSetDef req_getset[] = {
     {"method", (getter)req_method, NULL, NULL, NULL},
     {"path", (getter)req_path, NULL, NULL, NULL},
@@ -366,6 +416,7 @@ static PyMethodDef req_methods[] = {
     {"set_body", (PyCFunction)req_set_body, METH_O, NULL},
     {"send", (PyCFunction)req_send, METH_O, NULL},
     {"dep", (PyCFunction)req_dep, METH_O, NULL},
+    {"spawn", (PyCFunction)req_spawn, METH_O, NULL},
     {NULL, NULL, 0, NULL}};
 
 static PyTypeObject ReqType = {
@@ -399,6 +450,12 @@ static int py_handler(spk_req_t *req, spk_res_t *res, void *user_data) {
     rc = SPK_HANDLER_ASYNC; /* the Python side holds `r` and will call r.send(reply) */
   } else if (out == Py_False) {
     rc = SPK_EIO; /* the handler failed (already logged): the core's 500 and on_error hooks */
+  } else if (PyLong_CheckExact(out)) {
+    rc = (int)PyLong_AsLong(out); /* a failure code (SPK_EQUEUEFULL → the core's 503) */
+    if (rc >= 0 || PyErr_Occurred()) {
+      PyErr_Clear();
+      rc = SPK_EIO;
+    }
   } else if (apply_reply(res, out) != 0) {
     reply_internal_error(res);
   }
@@ -628,7 +685,13 @@ static int app_init(AppObject *self, PyObject *args, PyObject *kw) {
 }
 
 static void app_dealloc(AppObject *self) {
-  if (self->app) spk_app_free(self->app);
+  if (self->app) {
+    spk_app_t *app = self->app;
+    /* The drain waits for background tasks, which need the GIL to finish. */
+    Py_BEGIN_ALLOW_THREADS
+    spk_app_free(app);
+    Py_END_ALLOW_THREADS
+  }
   Py_XDECREF(self->keep);
   Py_TYPE(self)->tp_free((PyObject *)self);
 }
@@ -773,6 +836,22 @@ static PyObject *app_set_limits(AppObject *self, PyObject *args, PyObject *kw) {
   Py_RETURN_NONE;
 }
 
+static PyObject *app_spawn(AppObject *self, PyObject *fn) {
+  Py_INCREF(fn);
+  return spawn_result(spk_app_bg_spawn(self->app, py_bg_run, fn, py_bg_free), fn);
+}
+
+static PyObject *app_bg_wait(AppObject *self, PyObject *arg) {
+  unsigned long ms = PyLong_AsUnsignedLong(arg);
+  if (PyErr_Occurred()) return NULL;
+  int rc;
+  spk_app_t *app = self->app;
+  Py_BEGIN_ALLOW_THREADS
+  rc = spk_app_bg_wait(app, (uint32_t)ms);
+  Py_END_ALLOW_THREADS
+  return PyBool_FromLong(rc == 0);
+}
+
 static PyObject *app_freeze(AppObject *self, PyObject *unused) {
   int rc = spk_app_freeze(self->app);
   if (rc != 0) return app_error(self, rc);
@@ -791,6 +870,8 @@ static PyMethodDef app_methods[] = {
     {"set_limits", (PyCFunction)(void (*)(void))app_set_limits, METH_VARARGS | METH_KEYWORDS,
      NULL},
     {"freeze", (PyCFunction)app_freeze, METH_NOARGS, NULL},
+    {"spawn", (PyCFunction)app_spawn, METH_O, NULL},
+    {"bg_wait", (PyCFunction)app_bg_wait, METH_O, NULL},
     {NULL, NULL, 0, NULL}};
 
 static PyGetSetDef app_getset[] = {{"frozen", (getter)app_frozen, NULL, NULL, NULL},
@@ -1102,6 +1183,14 @@ PyMODINIT_FUNC PyInit__spikard(void) {
   static const char *phases[] = {"HOOK_ON_REQUEST", "HOOK_PRE_VALIDATION", "HOOK_PRE_HANDLER",
                                  "HOOK_ON_RESPONSE", "HOOK_ON_ERROR"};
   for (int i = 0; i < 5; i++) PyModule_AddIntConstant(m, phases[i], i);
+  QueueFullError = PyErr_NewException("spikard._spikard.QueueFull", PyExc_RuntimeError, NULL);
+  if (!QueueFullError || PyModule_AddObject(m, "QueueFull", QueueFullError) < 0) {
+    Py_XDECREF(QueueFullError);
+    Py_DECREF(m);
+    return NULL;
+  }
+  Py_INCREF(QueueFullError); /* the module's reference and ours */
+  PyModule_AddIntConstant(m, "EQUEUEFULL", SPK_EQUEUEFULL);
   PyModule_AddIntConstant(m, "DEP_REQUEST", SPK_DEP_REQUEST);
   PyModule_AddIntConstant(m, "DEP_SINGLETON", SPK_DEP_SINGLETON);
   PyModule_AddIntConstant(m, "DEP_TRANSIENT", SPK_DEP_TRANSIENT);

@@ -24,6 +24,8 @@ from ._spikard import (HOOK_ON_ERROR, HOOK_ON_REQUEST, HOOK_ON_RESPONSE, HOOK_PR
                        HOOK_PRE_VALIDATION, RawApp, RawServer)
 from .config import ServerConfig, to_core
 from . import di
+from ._spikard import EQUEUEFULL
+from .background import BackgroundTasks, QueueFull, task_callable
 from .params import (REQUIRED, Param, Provide, _Body, body_schema, converter, inspect_empty, is_model,
                      param_schema, unwrap_optional)
 from .request import Request, ResponseView
@@ -106,6 +108,7 @@ class _Route:
         self.body_conv: Callable[[Any], Any] | None = None
         self.raw_body_kw: str | None = None
         self.request_kw: str | None = None
+        self.tasks_kw: str | None = None
         self.deps: list[tuple[str, str]] = []  # (parameter, provider name)
         groups: dict[str, dict] = {"path": {}, "query": {}, "headers": {}, "cookies": {}}
         schema: dict | None = None
@@ -136,6 +139,9 @@ class _Route:
                 continue
             if ann is Request or (p.name == "request" and ann is inspect_empty):
                 self.request_kw = p.name
+                continue
+            if ann is BackgroundTasks:
+                self.tasks_kw = p.name
                 continue
             if marker is None and p.name in app._providers:
                 self.deps.append((p.name, p.name))
@@ -209,6 +215,8 @@ class _Route:
             kw[self.raw_body_kw] = raw.body
         if self.request_kw:
             kw[self.request_kw] = Request(raw)
+        if self.tasks_kw:
+            kw[self.tasks_kw] = BackgroundTasks(raw, self.app._raw)
         for name, prov in self.deps:
             kw[name] = di.unwrap(raw.dep(prov))
         return kw
@@ -417,6 +425,9 @@ class App:
     def _builtin_error(self, exc: BaseException) -> tuple:
         if isinstance(exc, HTTPException):
             return exc.to_reply()
+        if isinstance(exc, QueueFull):
+            return problem(503, "The background task queue is full; retry later", slug="service-unavailable",
+                           title="Service Unavailable", headers=[("Retry-After", "1")])
         if isinstance(exc, ConversionError):
             err = {"type": "validation_error", "loc": exc.loc, "msg": exc.msg, "input": _jsonable(exc.value)}
             doc = {"type": "https://spikard.dev/errors/validation-error", "title": "Request Validation Failed",
@@ -436,6 +447,8 @@ class App:
         to the core as a handler failure (False), which answers 500 problem details and runs the
         on_error hooks; debug mode answers with the traceback instead."""
         h = self._find_exception_handler(exc)
+        if h is None and failed and isinstance(exc, QueueFull):
+            return EQUEUEFULL  # the core answers 503 and drops the tasks spawned before
         if h is None:
             if failed and not self.debug and not isinstance(exc, (HTTPException, ConversionError)):
                 log.error("unhandled exception in handler", exc_info=exc)
@@ -456,6 +469,15 @@ class App:
             return _render(await r if inspect.isawaitable(r) else r, 500)
         except Exception as exc2:
             return self._builtin_error(exc2)
+
+    # ------------------------------------------------------------ background work
+    def spawn(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        """Queue fn(*args, **kwargs) on the app's background pool now (outside any request)."""
+        self._raw.spawn(task_callable(fn, args, kwargs))
+
+    def wait_background(self, timeout: float = 5.0) -> bool:
+        """Wait until no background task is queued or running (True), at most `timeout` s."""
+        return self._raw.bg_wait(int(timeout * 1000))
 
     # ------------------------------------------------------------ serving
     def freeze(self) -> None:
