@@ -1,4 +1,5 @@
-"""The same four endpoints on Spikard (sync or async handlers), Starlette and FastAPI.
+"""The same four endpoints on Spikard (sync or async handlers), Starlette, FastAPI, Litestar,
+Granian (serving the Starlette app over its Rust HTTP server) and Robyn.
 
     GET  /json               {"message": "Hello, World!"}
     GET  /items/{id}?limit=  path + query, int conversion
@@ -12,10 +13,9 @@ BIG = {"items": [{"id": i, "name": f"item-{i:04d}", "price": i * 1.25, "tags": [
                   "active": i % 2 == 0} for i in range(190)]}
 
 
-def spikard_app(mode: str):
+def item_struct():
+    """The validated POST body as a msgspec Struct (Spikard and Litestar)."""
     import msgspec
-
-    from spikard import App
 
     class Item(msgspec.Struct):
         name: str
@@ -24,6 +24,13 @@ def spikard_app(mode: str):
         tags: list[str]
         description: str | None = None
 
+    return Item
+
+
+def spikard_app(mode: str):
+    from spikard import App
+
+    Item = item_struct()
     app = App()
 
     def handler(fn):
@@ -120,15 +127,88 @@ def fastapi_app():
     return app
 
 
+def litestar_app():
+    from litestar import Litestar, get, post
+
+    Item = item_struct()
+
+    @get("/json")
+    async def hello() -> dict:
+        return {"message": "Hello, World!"}
+
+    @get("/items/{item_id:int}")
+    async def item(item_id: int, limit: int = 10) -> dict:
+        return {"id": item_id, "limit": limit}
+
+    @post("/items", status_code=200)
+    async def create(data: Item) -> dict:
+        return {"name": data.name, "total": data.price * data.quantity}
+
+    @get("/big")
+    async def big() -> dict:
+        return BIG
+
+    return Litestar([hello, item, create, big])
+
+
+def robyn_serve(port: int, workers: int) -> None:
+    import json
+
+    from robyn import Robyn
+
+    app = Robyn(__file__)
+
+    @app.get("/json")
+    def hello(request):
+        return {"message": "Hello, World!"}
+
+    @app.get("/items/:item_id")
+    def item(request):
+        try:
+            item_id = int(request.path_params["item_id"])
+            limit = int(request.query_params.get("limit", "10"))
+        except ValueError:
+            return {"status_code": 422, "description": "invalid", "headers": {}}
+        return {"id": item_id, "limit": limit}
+
+    @app.post("/items")
+    def create(request):
+        data = json.loads(request.body)
+        if not (isinstance(data.get("name"), str) and isinstance(data.get("price"), (int, float))
+                and isinstance(data.get("quantity"), int) and isinstance(data.get("tags"), list)):
+            return {"status_code": 422, "description": "invalid", "headers": {}}
+        return {"name": data["name"], "total": data["price"] * data["quantity"]}
+
+    @app.get("/big")
+    def big(request):
+        return BIG
+
+    app.start(host="127.0.0.1", port=port, _check_port=False) if "_check_port" in app.start.__code__.co_varnames \
+        else app.start(host="127.0.0.1", port=port)
+
+
+def __getattr__(name: str):
+    if name == "starlette_asgi":  # for granian, which imports "apps:starlette_asgi"
+        return starlette_app()
+    raise AttributeError(name)
+
+
 if __name__ == "__main__":
     import sys
 
     kind, port, workers = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 1
     if kind.startswith("spikard"):
         spikard_app(kind.split("-")[1]).run(port=port, workers=workers)
+    elif kind == "robyn":
+        robyn_serve(port, workers)
+    elif kind == "granian":
+        from granian import Granian
+
+        Granian("apps:starlette_asgi", address="127.0.0.1", port=port, interface="asgi", workers=workers,
+                loop="uvloop", log_enabled=False).serve()
     else:
         import uvicorn
 
-        app = starlette_app() if kind == "starlette" else fastapi_app()
+        app = {"starlette": starlette_app, "fastapi": fastapi_app, "litestar": litestar_app}[kind]()
         uvicorn.run(app, host="127.0.0.1", port=port, loop="uvloop", http="httptools", log_level="error",
                     access_log=False)

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Spikard-Python vs uvicorn+starlette and uvicorn+FastAPI (uvloop + httptools), same machine,
+# Spikard-Python vs uvicorn+starlette, uvicorn+FastAPI, uvicorn+Litestar (uvloop + httptools),
+# Granian (Rust server, serving the Starlette app) and Robyn (Rust server), same machine,
 # same wrk settings, servers run one at a time. Reports req/s and requests per server CPU-second
 # (utime+stime of the server process from /proc, over the measured run).
 #   bench/python/run.sh            (DURATION=5s CONNECTIONS=64 ROUNDS=1)
-# Needs: wrk (scripts/bootstrap.sh bench), pip: uvicorn[standard] fastapi starlette.
+# Needs: wrk (scripts/bootstrap.sh bench), pip: uvicorn[standard] fastapi starlette litestar granian robyn.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -15,7 +16,7 @@ tick=$(getconf CLK_TCK)
 # CPU ticks of the server and its pre-forked workers.
 cpu() { local t=0 p; for p in $1 $(pgrep -P "$1"); do t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat"))); done; echo $t; }
 # kind:N — spikard N = pre-forked processes (app.run(workers=N)); uvicorn rows run 1 process.
-servers="${SERVERS:-spikard-sync:1 spikard-async:1 spikard-sync:2 spikard-async:2 starlette:1 fastapi:1}"
+servers="${SERVERS:-spikard-sync:1 spikard-async:1 spikard-sync:2 spikard-async:2 starlette:1 fastapi:1 litestar:1 granian:1 robyn:1}"
 printf '| server | workers | endpoint | req/s | req per server CPU-s | non-2xx |\n|---|---|---|---|---|---|\n'
 for r in $(seq "$ROUNDS"); do
 for s in $servers; do
@@ -41,6 +42,11 @@ for s in $servers; do
     label=$ep; [ $ep = post ] && label="post (validated)"; [ $ep = items ] && label="path+query"; [ $ep = big ] && label="16 KB JSON"
     printf '| %s | %s | %s | %s | %s | %s |\n' "$kind" "$workers" "$label" "$rps" "$per" "$bad"
   done
-  kill -TERM $pid; wait $pid 2>/dev/null || true  # TERM: background jobs ignore SIGINT
+  # TERM (background jobs ignore SIGINT); Robyn ignores TERM too: KILL after 5 s.
+  kids="$(pgrep -P $pid || true)"
+  kill -TERM $pid
+  for _ in $(seq 50); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+  if kill -0 $pid 2>/dev/null; then kill -KILL $pid $kids 2>/dev/null || true; fi
+  wait $pid 2>/dev/null || true
 done
 done

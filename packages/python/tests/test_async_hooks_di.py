@@ -312,3 +312,36 @@ def test_background_tasks() -> None:
     assert app.wait_background(5)
     app.spawn(record, "app-level")
     assert app.wait_background(5) and done[-1] == "app-level"
+
+
+def test_async_request_hooks_suspend_the_request() -> None:
+    app = App()
+    threads: list[str] = []
+
+    @app.on_request
+    async def slow_auth(request: Request):
+        await asyncio.sleep(0.001)
+        threads.append(threading.current_thread().name)
+        if request.headers.get("x-deny"):
+            return Response({"denied": True}, status_code=403)
+        return None
+
+    @app.pre_handler
+    async def failing(request: Request):
+        if request.headers.get("x-crash"):
+            raise RuntimeError("hook crashed")
+
+    @app.get("/x")
+    def x():
+        return {"ok": True}
+
+    c = TestClient(app)
+    assert c.get("/x").json() == {"ok": True}
+    assert threads == ["spikard-asyncio"]
+    r = c.get("/x", headers={"X-Deny": "1"})
+    assert (r.status_code, r.json()) == (403, {"denied": True})
+    assert c.get("/x", headers={"X-Crash": "1"}).status_code == 500
+    with app.serve(port=0, workers=1) as srv:  # and over sockets
+        import urllib.request
+        with urllib.request.urlopen(srv.url + "/x", timeout=10) as resp:
+            assert resp.status == 200

@@ -305,6 +305,22 @@ static void req_finish(ReqObject *r, PyObject *reply) {
   Py_END_ALLOW_THREADS
 }
 
+/* After an async request-phase hook: go on with the pipeline. */
+static PyObject *req_resume(ReqObject *r, PyObject *unused) {
+  if (!req_live(r)) return NULL;
+  if (!r->owned) return PyErr_Format(PyExc_RuntimeError, "resume() is only for suspended hooks");
+  spk_req_t *req = r->req;
+  r->req = NULL;
+  r->res = NULL;
+  r->owned = 0;
+  int rc;
+  Py_BEGIN_ALLOW_THREADS
+  rc = spk_req_continue(req);
+  Py_END_ALLOW_THREADS
+  if (rc != 0) return PyErr_Format(PyExc_RuntimeError, "resume: %s", spk_strerror(rc));
+  Py_RETURN_NONE;
+}
+
 static PyObject *req_send(ReqObject *r, PyObject *reply) {
   if (!res_live(r)) return NULL;
   if (!r->owned) {
@@ -415,6 +431,7 @@ static PyMethodDef req_methods[] = {
     {"response_header", (PyCFunction)req_response_header, METH_O, NULL},
     {"set_body", (PyCFunction)req_set_body, METH_O, NULL},
     {"send", (PyCFunction)req_send, METH_O, NULL},
+    {"resume", (PyCFunction)req_resume, METH_NOARGS, NULL},
     {"dep", (PyCFunction)req_dep, METH_O, NULL},
     {"spawn", (PyCFunction)req_spawn, METH_O, NULL},
     {NULL, NULL, 0, NULL}};
@@ -470,16 +487,21 @@ static int py_handler(spk_req_t *req, spk_res_t *res, void *user_data) {
   return rc;
 }
 
-/* Request-phase hooks: None → continue, a reply tuple → respond with it. Response-phase hooks
- * modify the response through the request object; their return value is ignored. */
+/* Request-phase hooks: None → continue, a reply tuple → respond with it, Ellipsis → the hook
+ * went async and keeps the request (it calls r.resume() or r.send(reply) later, from any
+ * thread). Response-phase hooks modify the response through the request object; their return
+ * value is ignored. */
 static int py_hook(spk_req_t *req, spk_res_t *res, void *user_data) {
   PyGILState_STATE g = PyGILState_Ensure();
   int rc = SPK_HOOK_CONTINUE;
   ReqObject *r = req_new(req, res);
+  if (r) r->owned = 1; /* until the hook returns, a drop must answer */
   PyObject *out = r ? PyObject_CallOneArg((PyObject *)user_data, (PyObject *)r) : NULL;
   if (!out) {
     PyErr_Print();
     rc = SPK_EINVAL;
+  } else if (out == Py_Ellipsis) {
+    rc = SPK_HOOK_ASYNC;
   } else if (out != Py_None && out != Py_False) {
     if (apply_reply(res, out) == 0) {
       rc = SPK_HOOK_RESPOND;
@@ -490,8 +512,11 @@ static int py_hook(spk_req_t *req, spk_res_t *res, void *user_data) {
   }
   Py_XDECREF(out);
   if (r) {
-    r->req = NULL;
-    r->res = NULL;
+    if (rc != SPK_HOOK_ASYNC) {
+      r->req = NULL;
+      r->res = NULL;
+      r->owned = 0;
+    }
     Py_DECREF(r);
   }
   PyGILState_Release(g);

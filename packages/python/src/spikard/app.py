@@ -359,6 +359,34 @@ class App:
     def _request_hook(self, phase: int, fn: F) -> F:
         wants_response, deps = self._hook_args(fn, 1)
 
+        if inspect.iscoroutinefunction(fn):
+            def async_hook(raw: Any) -> Any:
+                """Suspends the request (SPK_HOOK_ASYNC); the loop resumes or answers it."""
+                args: list[Any] = [Request(raw)]
+                if wants_response:
+                    args.append(ResponseView(raw))
+                kw = {d: di.unwrap(raw.dep(d)) for d in deps}
+
+                async def run() -> None:
+                    try:
+                        r = await fn(*args, **kw)
+                    except HTTPException as exc:
+                        raw.send(exc.to_reply())
+                        return
+                    except Exception as exc:
+                        log.error("unhandled exception in hook", exc_info=exc)
+                        raw.send(problem(500, "A lifecycle hook failed", slug="internal-server-error"))
+                        return
+                    if r is None:
+                        raw.resume()
+                    else:
+                        raw.send(_render(r, 200))
+
+                _aio.submit(run)
+                return ...
+            self._raw.add_hook(phase, async_hook, deps or None)
+            return fn
+
         def hook(raw: Any) -> Any:
             args: list[Any] = [Request(raw)]
             if wants_response:
