@@ -7,16 +7,19 @@ schemas; the Python handler answers the fixture's expected success (or a placeho
 error is expected: the framework must earn every error). Requests are serialized to HTTP/1.1
 bytes exactly as the C runner does and sent with TestClient.raw().
 
-    python3 fixture_replay.py DIR [DIR…]     per-category pass counts
+    python3 fixture_replay.py [--socket] DIR [DIR…]     per-category pass counts (in memory, or
+                                                        through a live server over loopback)
 """
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import os
 import re
 import shutil
+import socket
 import sys
 import tempfile
 import time
@@ -644,7 +647,74 @@ def compare(fx: dict, res: TestResponse, is_head: bool) -> str | None:
     return match(body, act, act, "body")
 
 
-def run_one(path: Path, root: Path) -> tuple[str, str | None]:
+# ------------------------------------------------------------------ over a socket
+
+def _parse_response(buf: bytes, is_head: bool, eof: bool) -> TestResponse | None:
+    """One HTTP/1.1 response from `buf` (interim 1xx skipped), or None while incomplete."""
+    while True:
+        end = buf.find(b"\r\n\r\n")
+        if end < 0:
+            return None
+        lines = buf[:end].decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ", 2)[1])
+        headers = [(k.strip().lower(), v.strip()) for k, _, v in (ln.partition(":") for ln in lines[1:])]
+        rest = buf[end + 4:]
+        if 100 <= status < 200 and status != 101:
+            buf = rest
+            continue
+        break
+    h = dict(headers)
+    if is_head or status in (204, 304):
+        return TestResponse(status, headers, b"")
+    if "chunked" in h.get("transfer-encoding", "").lower():
+        body, pos = b"", 0
+        while True:
+            nl = rest.find(b"\r\n", pos)
+            if nl < 0:
+                return None
+            size = int(rest[pos:nl].split(b";")[0], 16)
+            if size == 0:
+                return TestResponse(status, headers, body) if rest.find(b"\r\n\r\n", nl) >= 0 or eof else None
+            if len(rest) < nl + 2 + size + 2:
+                return None
+            body += rest[nl + 2:nl + 2 + size]
+            pos = nl + 2 + size + 2
+    if "content-length" in h:
+        n = int(h["content-length"])
+        return TestResponse(status, headers, rest[:n]) if len(rest) >= n else None
+    return TestResponse(status, headers, rest) if eof else None
+
+
+def send_socket(port: int, data: bytes, is_head: bool, timeout: float = 15.0) -> TestResponse:
+    head, _, body = data.partition(b"\r\n\r\n")
+    m = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+    short_body = bool(m) and int(m.group(1)) > len(body)
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            s.sendall(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server answered early (413, 431): read what it said
+        if short_body:
+            s.shutdown(socket.SHUT_WR)  # nothing more is coming
+        buf = b""
+        while True:
+            res = _parse_response(buf, is_head, eof=False)
+            if res is not None:
+                return res
+            try:
+                chunk = s.recv(65536)
+            except ConnectionResetError:
+                chunk = b""
+            if not chunk:
+                res = _parse_response(buf, is_head, eof=True)
+                if res is None:
+                    raise RuntimeError(f"incomplete response over the socket ({len(buf)} bytes)")
+                return res
+            buf += chunk
+
+
+def run_one(path: Path, root: Path, mode: str = "inproc") -> tuple[str, str | None]:
     fx = json.loads(path.read_text())
     fid = f"{path.parent.name}/{path.stem}"
     tmpdirs: list[str] = []
@@ -654,19 +724,25 @@ def run_one(path: Path, root: Path) -> tuple[str, str | None]:
         except Exception as exc:  # noqa: BLE001 - a fixture the binding cannot express is a failure
             return fid, f"app: {exc}"
         req = build_request(fx, fid)
-        client = TestClient(app)
-        rl = (fx.get("handler") or {}).get("middleware", {}).get("rate_limit") or {}
-        if isinstance(rl, dict):
-            for i in range(min(int(rl.get("warmup_requests") or 0), 10000)):
-                st = client.raw(req).status_code
-                if st != rl.get("warmup_expect_status", 200):
-                    return fid, f"warm-up request {i + 1}: status {st}"
-            time.sleep((rl.get("sleep_ms_between") or 0) / 1000)
-        try:
-            res = client.raw(req)
-        except RuntimeError as exc:
-            return fid, f"send: {exc}"
-        return fid, compare(fx, res, fx["request"]["method"] == "HEAD")
+        is_head = fx["request"]["method"] == "HEAD"
+        with contextlib.ExitStack() as stack:
+            if mode == "socket":
+                srv = stack.enter_context(app.serve(port=0, workers=1))
+                send = lambda data: send_socket(srv.port, data, is_head)  # noqa: E731
+            else:
+                send = TestClient(app).raw
+            rl = (fx.get("handler") or {}).get("middleware", {}).get("rate_limit") or {}
+            if isinstance(rl, dict):
+                for i in range(min(int(rl.get("warmup_requests") or 0), 10000)):
+                    st = send(req).status_code
+                    if st != rl.get("warmup_expect_status", 200):
+                        return fid, f"warm-up request {i + 1}: status {st}"
+                time.sleep((rl.get("sleep_ms_between") or 0) / 1000)
+            try:
+                res = send(req)
+            except (RuntimeError, OSError) as exc:
+                return fid, f"send: {exc}"
+            return fid, compare(fx, res, is_head)
     finally:
         for d in tmpdirs:
             shutil.rmtree(d, ignore_errors=True)
@@ -678,12 +754,13 @@ def fixture_files(root: Path) -> list[Path]:
 
 
 def main(argv: list[str]) -> int:
+    mode = "socket" if "--socket" in sys.argv else "inproc"
     for d in argv or ["../../../testing_data"]:
         root = Path(d)
         per: dict[str, list[int]] = {}
         fails = []
         for p in fixture_files(root):
-            fid, why = run_one(p, root)
+            fid, why = run_one(p, root, mode)
             cat = fid.split("/")[0]
             per.setdefault(cat, [0, 0])[1] += 1
             if why is None:
@@ -700,4 +777,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main([a for a in sys.argv[1:] if a != "-v"]))
+    raise SystemExit(main([a for a in sys.argv[1:] if a not in ("-v", "--socket")]))

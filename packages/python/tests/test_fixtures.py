@@ -1,5 +1,6 @@
-"""Fixture replay through the binding (see fixture_replay.py): the project's own testing_data/
-must pass completely in the categories the replay covers; the external suite is measured."""
+"""Fixture replay through the binding (see fixture_replay.py), in memory (TestClient) and through
+a live server over loopback: the project's own testing_data/ must pass completely in the
+categories the replay covers; the external suite is measured (in memory)."""
 from __future__ import annotations
 
 import os
@@ -18,10 +19,11 @@ EXTERNAL = Path(os.environ.get("SPK_SHARED_DIR", ROOT.parent / "shared")) / "spi
 EXTERNAL_FLOOR = 301
 
 
+@pytest.mark.parametrize("mode", ["inproc", "socket"])
 @pytest.mark.parametrize("path", fixture_files(OWN), ids=lambda p: f"{p.parent.name}/{p.stem}")
-def test_own_fixture(path: Path) -> None:
-    fid, why = run_one(path, OWN)
-    assert why is None, f"{fid}: {why}"
+def test_own_fixture(path: Path, mode: str) -> None:
+    fid, why = run_one(path, OWN, mode)
+    assert why is None, f"{fid} ({mode}): {why}"
 
 
 def test_external_fixtures_rate() -> None:
