@@ -30,13 +30,14 @@ from urllib.parse import quote
 
 import inspect
 
-from spikard import App, Provide, Request, Response, ResponseView
+import threading
+
+from spikard import App, BackgroundTasks, Provide, Request, Response, ResponseView
 from spikard.testing import TestClient, TestResponse
 
 BOUNDARY = "spkFixtureBoundary7d93b1c2e4"
-# Categories whose runner machinery (background task scripts) has no Python port yet, or whose
-# features are pending in the core (streaming).
-SKIP_CATEGORIES = {"background", "streaming", "sse", "websockets",
+# Categories whose features are pending in the core (streaming, SSE, WebSocket).
+SKIP_CATEGORIES = {"streaming", "sse", "websockets",
                    # not REST: the C runner does not run these either
                    "asyncapi_schemas", "graphql", "jsonrpc", "openapi_schemas", "openrpc_schemas", "protobuf",
                    "schemas", "sql_handlers"}
@@ -301,6 +302,81 @@ def _core_sections(mw: dict, tmpdirs: list[str]) -> dict:
     return cfg
 
 
+# ------------------------------------------------------------------ background (fx_bg.c)
+# A state a GET endpoint shows, filled by background tasks (one per value of body[value_field]),
+# by generator dependencies' open/close events and by the spawn_background_task hook.
+
+class BgState:
+    def __init__(self, section: dict) -> None:
+        self.section = section
+        self.values: list[Any] = []
+        self.lock = threading.Lock()
+
+    def push(self, v: Any) -> None:
+        with self.lock:
+            self.values.append(v)
+
+    def task(self, v: Any) -> Any:
+        sleep_ms = self.section.get("task_sleep_ms") or 0
+        fail = v in (self.section.get("fail_values") or [])
+
+        def run() -> None:
+            if 0 < sleep_ms < 10000:
+                time.sleep(sleep_ms / 1000)
+            if fail:
+                raise RuntimeError("the fixture's fail_values lists this value")
+            self.push(v)
+        return run
+
+    def spawn_from_body(self, request: Request, tasks: BackgroundTasks) -> None:
+        field = self.section.get("value_field")
+        body = request.body()
+        if not field or not body:
+            return
+        try:
+            v = json.loads(body).get(field)
+        except (ValueError, AttributeError):
+            return
+        for item in (v if isinstance(v, list) else [] if v is None else [v]):
+            tasks.add_task(self.task(item))
+
+    def install(self, app: App) -> None:
+        @app.get(self.section["state_path"])
+        def state() -> Response:
+            with self.lock:
+                return Response({self.section["state_key"]: list(self.values)})
+
+
+def _bg_cleanup_factory(st: BgState, name: str, inner: Any) -> Any:
+    """`cleanup: true`: '<resource>_opened' when the factory runs, '<resource>_closed' when the
+    core drops the value after the response (resource: the name's last word, or its first
+    for X_connection)."""
+    parts = name.split("_")
+    resource = parts[0] if name.endswith("_connection") else parts[-1]
+
+    def gen(**kw: Any) -> Any:
+        st.push(f"{resource}_opened")
+        value = {name: True}
+        yield value
+        st.push(f"{resource}_closed")
+    gen.__signature__ = inner.__signature__  # type: ignore[attr-defined]
+    return gen
+
+
+def _check_state(fx: dict, get_state: Any, drain: Any) -> str | None:
+    sec = fx["background"]
+    deadline = time.monotonic() + 10
+    while True:
+        drain()
+        res = get_state()
+        got = res.json().get(sec["state_key"]) if res.status_code == 200 else None
+        if got == sec.get("expected_state"):
+            return None
+        if time.monotonic() > deadline:
+            return f"background: state {res.text[:200]}, expected {sec.get('expected_state')}"
+        time.sleep(0.01)
+
+
 # ------------------------------------------------------------------ hooks and providers
 # The C runner's library of named behaviours (e2e/c/fx_hooks.c), written with the Python API.
 
@@ -354,6 +430,12 @@ def _hook_library(fx: dict, name: str, config: dict | None) -> Any:
         cur = response.get_header("X-Hook-Order")
         response.set_header("X-Hook-Order", f"{cur},{name}" if cur else name)
 
+    def spawn_task(request: Request, response: ResponseView) -> None:
+        st = fx.get("_bg")
+        if st is None or request.path == st.section.get("state_path"):
+            return
+        BackgroundTasks(request._raw, None).add_task(st.task(name))
+
     def format_error(request: Request, response: ResponseView) -> Response:
         raised = (fx.get("handler") or {}).get("raises") or "Internal server error"
         return _json_reply(response.status_code, "Internal Server Error", raised)
@@ -367,7 +449,7 @@ def _hook_library(fx: dict, name: str, config: dict | None) -> Any:
         "check_admin_role": admin("Admin role required for this endpoint"),
         "add_security_headers": security_headers, "add_response_time": response_time,
         "add_timing_header": response_time, "append_hook_name": append_hook_name,
-        "format_error_as_json": format_error,
+        "format_error_as_json": format_error, "spawn_background_task": spawn_task,
     }
 
 
@@ -445,13 +527,15 @@ def _typecheck_hook(expected: dict) -> Any:
     return hook
 
 
-def _install_deps(app: App, h: dict) -> None:
+def _install_deps(app: App, h: dict, st: BgState | None = None) -> None:
     for name, d in (h.get("dependencies") or {}).items():
         if d.get("type") == "value":
             app.provide(name, d.get("value"))
         elif d.get("type") in ("factory", "async_factory"):
-            app.provide(name, _factory(name, d), singleton=bool(d.get("singleton")),
-                        use_cache=bool(d.get("cacheable")))
+            f = _factory(name, d)
+            if st is not None and d.get("cleanup") is True:
+                f = _bg_cleanup_factory(st, name, f)
+            app.provide(name, f, singleton=bool(d.get("singleton")), use_cache=bool(d.get("cacheable")))
         else:
             raise ValueError(f"dependency '{name}': unknown type {d.get('type')!r}")
 
@@ -475,7 +559,11 @@ def build_app(fx: dict, tmpdirs: list[str] | None = None) -> App:
     cfg = _core_sections(mw, tmpdirs if tmpdirs is not None else [])
     if cfg:
         app.configure(cfg)
-    _install_deps(app, h)
+    st = BgState(fx["background"]) if isinstance(fx.get("background"), dict) else None
+    fx["_bg"] = st
+    if st is not None:
+        st.install(app)
+    _install_deps(app, h, st)
     if isinstance(h.get("expected_types"), dict):
         app.pre_handler(_typecheck_hook(h["expected_types"]))
     if isinstance(mw.get("lifecycle_hooks"), dict):
@@ -492,13 +580,15 @@ def build_app(fx: dict, tmpdirs: list[str] | None = None) -> App:
     fails = "raises" in h
     sleep_ms = ((mw.get("request_timeout") or {}).get("sleep_ms") or 0) if isinstance(mw.get("request_timeout"), dict) else 0
 
-    def handler(request: Request) -> Response:
+    def handler(request: Request, tasks: BackgroundTasks) -> Response:
+        if st is not None:
+            st.spawn_from_body(request, tasks)  # QueueFull → the core's 503
         if fails:
             raise RuntimeError(h["raises"])
         return reply
 
     if sleep_ms:
-        async def handler(request: Request) -> Response:  # noqa: F811 - the slow variant
+        async def handler(request: Request, tasks: BackgroundTasks) -> Response:  # noqa: F811 - the slow variant
             await asyncio.sleep(sleep_ms / 1000)
             return reply
 
@@ -506,10 +596,11 @@ def build_app(fx: dict, tmpdirs: list[str] | None = None) -> App:
     if uses:  # the handler declares them by parameter name; the core resolves them
         plain = handler
 
-        def handler(request: Request, **deps: Any) -> Response:  # noqa: F811
-            return plain(request)
+        def handler(request: Request, tasks: BackgroundTasks, **deps: Any) -> Response:  # noqa: F811
+            return plain(request, tasks)
         handler.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-            [inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request)]
+            [inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request),
+             inspect.Parameter("tasks", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=BackgroundTasks)]
             + [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=Provide(n)) for n in uses])
 
     if "static_files" in cfg:
@@ -738,11 +829,21 @@ def run_one(path: Path, root: Path, mode: str = "inproc") -> tuple[str, str | No
                     if st != rl.get("warmup_expect_status", 200):
                         return fid, f"warm-up request {i + 1}: status {st}"
                 time.sleep((rl.get("sleep_ms_between") or 0) / 1000)
+            bg = fx.get("background") if isinstance(fx.get("background"), dict) else None
+            for i, item in enumerate((bg or {}).get("before") or []):
+                st = send(build_request({"request": item["request"]}, fid)).status_code
+                if item.get("expect_status") is not None and st != item["expect_status"]:
+                    return fid, f"background.before[{i}]: status {st}"
             try:
                 res = send(req)
             except (RuntimeError, OSError) as exc:
                 return fid, f"send: {exc}"
-            return fid, compare(fx, res, is_head)
+            why = compare(fx, res, is_head)
+            if why is None and bg is not None:
+                state_req = f"GET {bg['state_path']} HTTP/1.1\r\nHost: test\r\n\r\n".encode()
+                drain = (lambda: app.wait_background(0.05)) if mode == "socket" else TestClient(app).drain
+                why = _check_state(fx, lambda: send(state_req), drain)
+            return fid, why
     finally:
         for d in tmpdirs:
             shutil.rmtree(d, ignore_errors=True)
