@@ -3,14 +3,15 @@
 # is nothing to do. Usage: scripts/bootstrap.sh [core|test|bench|all]   (default: core)
 #   core   what `make` and `make run` need to build the library and the example
 #   test   core + what `make test` drives: clang (second compiler, libFuzzer), redis-server
-#          (rate-limit backend), curl, headless Chromium (tests/browser; npm packages come from
-#          tests/package.json through scripts/node_deps.sh)
+#          (rate-limit backend), curl, python3-pytest (packages/python), headless Chromium
+#          (tests/browser; npm packages come from tests/package.json via scripts/node_deps.sh)
 #   bench  core + wrk and nginx for `make bench`
 set -euo pipefail
 
 core=(build-essential cmake ninja-build pkg-config python3 libuv1-dev libpcre2-dev
       zlib1g-dev libbrotli-dev libzstd-dev libssl-dev libhiredis-dev)
-test=(clang libclang-rt-14-dev curl redis-server chromium)
+test=(clang libclang-rt-14-dev curl redis-server chromium
+      python3-pytest)  # pytest for packages/python (toolchain-notes §2, option D)
 bench=(wrk nginx-light)
 
 want=("${core[@]}")

@@ -29,6 +29,11 @@ typedef struct spk_server_config {
   /* Install SIGINT/SIGTERM handlers that start a graceful shutdown (spk_server_run only).
    * Default 1. */
   int handle_signals;
+  /* Join an SO_REUSEPORT group that other processes already listen in on this TCP port
+   * (pre-forked workers of one app, e.g. the Python binding's workers=N): the check that
+   * refuses a port in use is skipped, so the caller must have made sure the port is its own.
+   * Default 0. */
+  int join_port_group;
 } spk_server_config_t;
 
 SPK_EXTERN void spk_server_config_default(spk_server_config_t *out);

@@ -113,7 +113,7 @@ static int share_first(int count, int *fds) {
   return 0;
 }
 
-static int listen_tcp(const char *host, int port, int backlog, int count, int *fds,
+static int listen_tcp(const char *host, int port, int backlog, int count, int join, int *fds,
                       int *bound_port, int *shared) {
   struct sockaddr_storage ss;
   socklen_t len = 0;
@@ -123,7 +123,7 @@ static int listen_tcp(const char *host, int port, int backlog, int count, int *f
 
   /* SO_REUSEPORT would let us join another live server's group on the same port without any
    * error. A probe bind without it fails when anyone listens there already. */
-  if (port != 0) {
+  if (port != 0 && !join) {
     int probe = -1;
     rc = open_tcp(&ss, len, backlog, 0, 0, &probe);
     if (rc < 0) return rc;
@@ -210,8 +210,8 @@ static int listen_unix(const char *path, int backlog, int count, int *fds, char 
   return 0;
 }
 
-int spk__listen_open(const char *host, int port, int backlog, int count, int *fds, int *bound_port,
-                     int *shared, char **unix_path) {
+int spk__listen_open(const char *host, int port, int backlog, int count, int join, int *fds,
+                     int *bound_port, int *shared, char **unix_path) {
   for (int i = 0; i < count; i++) fds[i] = -1;
   *bound_port = 0;
   *shared = 0;
@@ -222,5 +222,5 @@ int spk__listen_open(const char *host, int port, int backlog, int count, int *fd
     return listen_unix(host + sizeof(SPK__UNIX_PREFIX) - 1, backlog, count, fds, unix_path);
   }
   if (port < 0 || port > 65535) return SPK_EINVAL;
-  return listen_tcp(host, port, backlog, count, fds, bound_port, shared);
+  return listen_tcp(host, port, backlog, count, join, fds, bound_port, shared);
 }

@@ -86,8 +86,8 @@ SPK_EXTERN int spk_server_new(spk_server_t **out, spk_app_t *app,
     server_destroy(s);
     return SPK_ENOMEM;
   }
-  rc = spk__listen_open(cfg.host, cfg.port, cfg.backlog, s->nworkers, fds, &s->port,
-                        &s->shared_listener, &s->unix_path);
+  rc = spk__listen_open(cfg.host, cfg.port, cfg.backlog, s->nworkers, cfg.join_port_group, fds,
+                        &s->port, &s->shared_listener, &s->unix_path);
   if (rc < 0) {
     spk__free(fds);
     server_destroy(s);

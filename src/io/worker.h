@@ -102,9 +102,10 @@ struct spk_server {
 /* ---- listen.c ---- */
 /* Open `count` listening sockets on host:port (or "unix:/path"). Each fds[i] is a distinct
  * descriptor (SO_REUSEPORT sockets, or dups of one socket when *shared is set). Errors:
- * SPK_EADDR, SPK_EINVAL, SPK_ENOMEM. On error no descriptor is left open. */
-int spk__listen_open(const char *host, int port, int backlog, int count, int *fds, int *bound_port,
-                     int *shared, char **unix_path);
+ * SPK_EADDR, SPK_EINVAL, SPK_ENOMEM. On error no descriptor is left open. `join`: skip the
+ * port-in-use probe (spk_server_config_t.join_port_group). */
+int spk__listen_open(const char *host, int port, int backlog, int count, int join, int *fds,
+                     int *bound_port, int *shared, char **unix_path);
 
 /* ---- worker.c ---- */
 int spk__worker_init(spk__worker_t *w, spk_server_t *server, int index, int listen_fd);

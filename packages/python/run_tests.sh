@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Build (build.sh) then run the pytest suite. Used by ctest (python/pytest).
+#   packages/python/run_tests.sh [CMAKE_BUILD_DIR] [pytest args…]
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+build_dir="${1:-}"; [ $# -ge 1 ] && shift
+pkg="$("$here/build.sh" ${build_dir:+"$build_dir"})"
+export PYTHONPATH="$pkg${PYTHONPATH:+:$PYTHONPATH}"
+if ! "${PYTHON:-python3}" -c 'import pytest' 2>/dev/null && [ -d "$here/build/pytest-shim" ]; then
+  PYTHONPATH="$PYTHONPATH:$here/build/pytest-shim"
+fi
+# A sanitizer build of the core: the runtime must be loaded before the interpreter's libraries.
+if [ -n "${SPK_PY_SANITIZE:-}" ]; then
+  export LD_PRELOAD="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)"
+  export ASAN_OPTIONS="detect_leaks=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+fi
+cd "$here"
+exec "${PYTHON:-python3}" -m pytest -q -p no:cacheprovider "$@" tests

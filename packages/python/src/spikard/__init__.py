@@ -1,0 +1,20 @@
+"""Spikard for Python: FastAPI-style handlers on a C core that parses, routes, validates and
+runs middleware without the GIL."""
+from ._spikard import core_version
+from .app import App, Server
+from .background import BackgroundTasks, QueueFull
+from .config import (AccessLogConfig, ApiKeyConfig, BackgroundTaskConfig, CompressionConfig, CorsConfig,
+                     JwtConfig, RateLimitConfig, RequestIdConfig, ServerConfig, StaticFilesConfig)
+from .params import Body, Cookie, Header, Path, Provide, Query
+from .request import Request, ResponseView
+from .responses import (FileResponse, HTMLResponse, HTTPException, JSONResponse, PlainTextResponse, RedirectResponse,
+                        Response)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "App", "Server", "BackgroundTasks", "QueueFull", "Request", "ResponseView", "Response", "JSONResponse", "PlainTextResponse", "HTMLResponse",
+    "RedirectResponse", "FileResponse", "HTTPException", "Query", "Header", "Cookie", "Body", "Path", "Provide",
+    "ServerConfig", "CompressionConfig", "RateLimitConfig", "CorsConfig", "JwtConfig", "ApiKeyConfig",
+    "StaticFilesConfig", "RequestIdConfig", "AccessLogConfig", "BackgroundTaskConfig", "core_version",
+]

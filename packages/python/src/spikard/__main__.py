@@ -1,0 +1,33 @@
+"""python -m spikard run module:app [--host H] [--port P] [--workers N]"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+from .app import App
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m spikard")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    run = sub.add_parser("run", help="serve an app")
+    run.add_argument("target", help="module:attribute, e.g. myproject.main:app")
+    run.add_argument("--host", default=None)
+    run.add_argument("--port", type=int, default=None)
+    run.add_argument("--workers", type=int, default=None)
+    a = ap.parse_args(argv)
+    mod_name, _, attr = a.target.partition(":")
+    sys.path.insert(0, os.getcwd())
+    obj = getattr(importlib.import_module(mod_name), attr or "app")
+    if callable(obj) and not isinstance(obj, App):
+        obj = obj()
+    if not isinstance(obj, App):
+        ap.error(f"{a.target} is not a spikard.App")
+    obj.run(host=a.host, port=a.port, workers=a.workers)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
