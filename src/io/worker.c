@@ -216,38 +216,39 @@ static void wake_push(spk__worker_t *w, spk__exchange_t *ex) {
   }
 }
 
+/* One batch per wake-up: what is queued while it runs (a stream yielding after its burst
+ * re-queues itself) has sent the async again and waits for the next loop iteration, so socket
+ * I/O, timers and a shutdown request are never starved by a self-waking stream. */
 static void drain_wakes(spk__worker_t *w) {
-  for (;;) {
-    uv_mutex_lock(&w->wake_mu);
-    size_t n = w->wake_len;
-    if (n == 0) {
-      uv_mutex_unlock(&w->wake_mu);
-      return;
-    }
-    /* Swap the buffers: producers continue into the (empty) other one. */
-    spk__exchange_t **q = w->wake_q;
-    size_t cap = w->wake_cap;
-    w->wake_q = w->drain_q;
-    w->wake_cap = w->drain_cap;
-    w->wake_len = 0;
-    w->drain_q = q;
-    w->drain_cap = cap;
+  uv_mutex_lock(&w->wake_mu);
+  size_t n = w->wake_len;
+  if (n == 0) {
     uv_mutex_unlock(&w->wake_mu);
+    return;
+  }
+  /* Swap the buffers: producers continue into the (empty) other one. */
+  spk__exchange_t **q = w->wake_q;
+  size_t cap = w->wake_cap;
+  w->wake_q = w->drain_q;
+  w->wake_cap = w->drain_cap;
+  w->wake_len = 0;
+  w->drain_q = q;
+  w->drain_cap = cap;
+  uv_mutex_unlock(&w->wake_mu);
 
-    for (size_t i = 0; i < n; i++) {
-      spk__exchange_t *ex = q[i];
-      if (is_stream_item(ex)) {
-        spk__conn_t *sc = spk__stream_deliver(stream_of(ex));
-        if (sc) spk__tcp_conn_stream_wake(spk__conn_io_data(sc));
-        continue;
-      }
-      spk__conn_t *conn = spk__exchange_conn(ex);
-      if (conn)
-        spk__tcp_conn_resume(spk__conn_io_data(conn), ex);
-      else
-        spk__exchange_release_orphan(ex);
-      spk__worker_hold(w, -1); /* after the resume: a re-suspension holds again first */
+  for (size_t i = 0; i < n; i++) {
+    spk__exchange_t *ex = q[i];
+    if (is_stream_item(ex)) {
+      spk__conn_t *sc = spk__stream_deliver(stream_of(ex));
+      if (sc) spk__tcp_conn_stream_wake(spk__conn_io_data(sc));
+      continue;
     }
+    spk__conn_t *conn = spk__exchange_conn(ex);
+    if (conn)
+      spk__tcp_conn_resume(spk__conn_io_data(conn), ex);
+    else
+      spk__exchange_release_orphan(ex);
+    spk__worker_hold(w, -1); /* after the resume: a re-suspension holds again first */
   }
 }
 
