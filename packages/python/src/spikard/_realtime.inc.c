@@ -424,6 +424,24 @@ static PyObject *tws_send(TwsObject *t, PyObject *args) {
   return PyLong_FromLong(rc);
 }
 
+/* send_frame(fin, rsv1, opcode, data): any frame, for protocol tests. */
+static PyObject *tws_send_frame(TwsObject *t, PyObject *args) {
+  int fin, rsv1, opcode;
+  Py_buffer b;
+  if (!PyArg_ParseTuple(args, "iiiy*", &fin, &rsv1, &opcode, &b)) return NULL;
+  if (!tws_live(t)) {
+    PyBuffer_Release(&b);
+    return NULL;
+  }
+  spk_test_ws_t *ws = t->ws;
+  int rc;
+  Py_BEGIN_ALLOW_THREADS
+  rc = spk_test_ws_send_frame(ws, fin, rsv1, opcode, b.buf, (size_t)b.len);
+  Py_END_ALLOW_THREADS
+  PyBuffer_Release(&b);
+  return PyLong_FromLong(rc);
+}
+
 static PyObject *tws_send_close(TwsObject *t, PyObject *args) {
   int code = 1000;
   const char *reason = "";
@@ -467,6 +485,7 @@ static PyObject *tws_server_closed(TwsObject *t, void *c) {
 
 static PyMethodDef tws_methods[] = {{"send", (PyCFunction)tws_send, METH_VARARGS, NULL},
                                     {"send_close", (PyCFunction)tws_send_close, METH_VARARGS, NULL},
+                                    {"send_frame", (PyCFunction)tws_send_frame, METH_VARARGS, NULL},
                                     {"recv", (PyCFunction)tws_recv, METH_O, NULL},
                                     {"free", (PyCFunction)tws_close, METH_NOARGS, NULL},
                                     {NULL, NULL, 0, NULL}};

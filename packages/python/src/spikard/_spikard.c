@@ -1074,6 +1074,8 @@ static PyObject *tc_drain(TcObject *self, PyObject *arg) {
   return PyBool_FromLong(rc == 0);
 }
 
+static PyObject *ws_pair(TcObject *self, spk_test_response_t *out, spk_test_ws_t *ws);
+
 /* websocket(target, headers) → (status, headers, body, chunks, incomplete, RawTestWebSocket or
  * None): the upgrade through the pipeline; a socket only on a 101. */
 static PyObject *tc_websocket(TcObject *self, PyObject *args) {
@@ -1096,8 +1098,35 @@ static PyObject *tc_websocket(TcObject *self, PyObject *args) {
     PyErr_Format(PyExc_RuntimeError, "test client: %s", spk_strerror(rc));
     goto done;
   }
-  PyObject *resp = response_tuple(&out);
-  spk_test_response_free(&out);
+  result = ws_pair(self, &out, ws);
+done:
+  PyMem_Free(hs);
+  Py_XDECREF(seq);
+  return result;
+}
+
+/* websocket_raw(bytes): the same with the upgrade request as raw HTTP/1.1 bytes. */
+static PyObject *tc_websocket_raw(TcObject *self, PyObject *arg) {
+  Py_buffer raw;
+  if (!PyArg_Parse(arg, "y*", &raw)) return NULL;
+  spk_test_response_t out;
+  memset(&out, 0, sizeof out);
+  spk_test_ws_t *ws = NULL;
+  spk_test_client_t *tc = self->tc;
+  int rc;
+  Py_BEGIN_ALLOW_THREADS
+  rc = spk_test_ws_connect_raw(tc, raw.buf, (size_t)raw.len, &ws, &out);
+  Py_END_ALLOW_THREADS
+  PyBuffer_Release(&raw);
+  if (rc != 0) return PyErr_Format(PyExc_RuntimeError, "test client: %s", spk_strerror(rc));
+  return ws_pair(self, &out, ws);
+}
+
+/* (response tuple, RawTestWebSocket or None); frees `out`, owns `ws`. */
+static PyObject *ws_pair(TcObject *self, spk_test_response_t *out, spk_test_ws_t *ws) {
+  PyObject *result = NULL;
+  PyObject *resp = response_tuple(out);
+  spk_test_response_free(out);
   TwsObject *t = NULL;
   if (ws) {
     t = PyObject_New(TwsObject, &TwsType);
@@ -1114,14 +1143,12 @@ static PyObject *tc_websocket(TcObject *self, PyObject *args) {
   else
     Py_XDECREF(resp);
   Py_XDECREF(t);
-done:
-  PyMem_Free(hs);
-  Py_XDECREF(seq);
   return result;
 }
 
 static PyMethodDef tc_methods[] = {
     {"websocket", (PyCFunction)tc_websocket, METH_VARARGS, NULL},
+    {"websocket_raw", (PyCFunction)tc_websocket_raw, METH_O, NULL},
     {"request", (PyCFunction)(void (*)(void))tc_request, METH_VARARGS | METH_KEYWORDS, NULL},
     {"request_raw", (PyCFunction)tc_request_raw, METH_O, NULL},
     {"drain", (PyCFunction)tc_drain, METH_O, NULL},

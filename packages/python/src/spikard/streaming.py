@@ -161,9 +161,7 @@ class StreamingResponse(Response):
 
     def render(self) -> tuple:
         p = _Producer(self.body_iterator, sse=False)
-        mt = self.media_type
-        if mt and mt.startswith("text/") and "charset" not in mt:
-            mt += "; charset=utf-8"
+        mt = self.media_type  # sent as given: the chunks' encoding is the producer's business
         if mt is None and not any(k.lower() == "content-type" for k, _ in self.headers):
             mt = "application/octet-stream"
         return (self.status_code, self.headers or None, ("stream", p, not p.is_async, 0), mt)
