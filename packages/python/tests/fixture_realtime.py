@@ -236,3 +236,126 @@ def run_ws(fx: dict, app: App, req: bytes, port: int | None,
         return None
     finally:
         link.close()
+
+
+# ------------------------------------------------------------------ AsyncAPI message files
+
+def is_message_fixture(fx: dict) -> bool:
+    return "request" not in fx and isinstance(fx.get("examples"), list)
+
+
+def _sibling_example(path: Any, name: str) -> Any:
+    sib = path.parent / f"{name}.json"
+    ex = json.loads(sib.read_text()).get("examples") or []
+    if not ex:
+        raise ValueError(f"reply message {name}: no sibling fixture with an example")
+    return ex[0]
+
+
+def run_message(fx: dict, path: Any, mode: str, compare: Callable[[dict, TestResponse, bool], str | None]) -> str | None:
+    """sse: GET the channel, one data: event per example, in order. websockets: each example sent
+    as a text message; the reply is the declared reply's example, or the example plus
+    "validated": true (channel messages are validated against the schema by the core)."""
+    examples = fx["examples"]
+    app = App()
+    if fx.get("protocol") == "sse":
+        channel = fx.get("channel") or f"/events/{fx.get('name', 'message')}"
+
+        @app.get(channel)
+        def events() -> EventSourceResponse:
+            return EventSourceResponse(iter([ServerSentEvent(_compact(e)) for e in examples]))
+
+        with (app.serve(port=0) if mode == "socket" else _nullcm()) as srv:
+            if srv is not None:
+                with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as s:
+                    s.sendall(f"GET {channel} HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n"
+                              f"Connection: close\r\n\r\n".encode())
+                    buf = b""
+                    while True:
+                        d = s.recv(65536)
+                        if not d:
+                            break
+                        buf += d
+                head, _, body = buf.partition(b"\r\n\r\n")
+                text = _dechunk(body).decode()
+                ok_head = b"200" in head.split(b"\r\n")[0] and b"text/event-stream" in head.lower()
+                chunked = b"transfer-encoding: chunked" in head.lower()
+            else:
+                r = TestClient(app).get(channel, headers={"Accept": "text/event-stream"})
+                text = r.text
+                ok_head = r.status_code == 200 and (r.headers.get("content-type") or "").startswith("text/event-stream")
+                chunked = (r.headers.get("transfer-encoding") or "") == "chunked"
+        if not ok_head or not chunked:
+            return "not a streamed text/event-stream 200"
+        from spikard.testing import parse_sse
+        got = [json.loads(e["data"]) for e in parse_sse(text)]
+        return None if got == examples else f"events {got!r} != {examples!r}"
+
+    channel = fx.get("channel") or f"/ws/{fx.get('name', 'message')}"
+    reply = None
+    for op in fx.get("operations") or []:
+        reps = op.get("replies") or []
+        if reps and isinstance(reps[0], str):
+            reply = _sibling_example(path, reps[0])
+            break
+
+    async def handler(websocket: WebSocket) -> None:
+        async for m in _messages(websocket):
+            if isinstance(m, bytes):
+                await websocket.send_bytes(m)
+            elif reply is not None:
+                await websocket.send_text(_compact(reply))
+            else:
+                v = json.loads(m)
+                if isinstance(v, dict):
+                    v["validated"] = True
+                await websocket.send_text(_compact(v))
+
+    app.add_websocket(channel, handler, message_schema=fx.get("schema") if fx.get("channel") else None,
+                      json_messages=True)
+    req = (f"GET {channel} HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+           "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n").encode()
+    with (app.serve(port=0) if mode == "socket" else _nullcm()) as srv:
+        link: Any = _SockLink(srv.port, req) if srv is not None else _MemLink(app, req)
+        try:
+            if link.response.status_code != 101:
+                return f"handshake on {channel} answered {link.response.status_code}"
+            for i, ex in enumerate(examples):
+                text = _compact(ex)
+                link.send(1, 1, text.encode())
+                op, data, _ = link.recv()
+                want = reply if reply is not None else (dict(ex, validated=True) if isinstance(ex, dict) else ex)
+                if op != 1 or json.loads(data) != want:
+                    return f"example {i + 1}: got {data[:200]!r}"
+            return None
+        except (ConnectionError, TimeoutError, OSError, ValueError) as exc:
+            return f"websocket: {exc}"
+        finally:
+            link.close()
+
+
+async def _messages(ws: WebSocket) -> Any:
+    while True:
+        m = await ws.receive()
+        if m["type"] == "websocket.disconnect":
+            return
+        yield m.get("text", m.get("bytes"))
+
+
+class _nullcm:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: Any) -> None:
+        pass
+
+
+def _dechunk(body: bytes) -> bytes:
+    out = b""
+    while body:
+        line, _, body = body.partition(b"\r\n")
+        n = int(line.split(b";")[0] or b"0", 16)
+        if n == 0:
+            break
+        out, body = out + body[:n], body[n + 2:]
+    return out

@@ -833,6 +833,11 @@ def send_socket(port: int, data: bytes, is_head: bool, timeout: float = 15.0) ->
 def run_one(path: Path, root: Path, mode: str = "inproc") -> tuple[str, str | None]:
     fx = json.loads(path.read_text())
     fid = f"{path.parent.name}/{path.stem}"
+    if realtime.is_message_fixture(fx):
+        try:
+            return fid, realtime.run_message(fx, path, mode, compare)
+        except Exception as exc:  # noqa: BLE001
+            return fid, f"message fixture: {exc}"
     tmpdirs: list[str] = []
     try:
         try:
