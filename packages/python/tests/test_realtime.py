@@ -402,3 +402,81 @@ def test_live_websocket() -> None:
         for t in ts:
             t.join(20)
         assert sorted(results) == list(range(8))
+
+
+def test_no_leaks_streams_and_websockets(env) -> None:
+    """Producers, streams and connections are all released (no cycles kept by the core)."""
+    import gc
+    import weakref
+
+    from spikard import streaming, websocket as wsmod
+    _, c, _ = env
+    seen: list = []
+    orig_p, orig_w = streaming._Producer.__init__, wsmod.WebSocket.__init__
+
+    def track_p(self, *a, **k):
+        orig_p(self, *a, **k)
+        seen.append(weakref.ref(self))
+
+    def track_w(self, *a, **k):
+        orig_w(self, *a, **k)
+        seen.append(weakref.ref(self))
+    streaming._Producer.__init__, wsmod.WebSocket.__init__ = track_p, track_w
+    import logging
+    logging.disable(logging.ERROR)  # pytest keeps logged tracebacks (and their frames) alive
+    try:
+        for _ in range(50):
+            assert c.get("/sync?n=2").status_code == 200
+            assert c.get("/async").status_code == 200
+            assert c.get("/fails").incomplete
+            assert len(c.get("/events").events()) == 4
+            with c.websocket_connect("/ws/echo") as ws:
+                ws.send_text("x")
+                assert ws.receive_text() == "x"
+    finally:
+        logging.disable(logging.NOTSET)
+        streaming._Producer.__init__, wsmod.WebSocket.__init__ = orig_p, orig_w
+    assert len(seen) == 250
+
+    def alive() -> int:
+        gc.collect()
+        return sum(1 for r in seen if r() is not None)
+    assert _wait(lambda: alive() == 0), [type(r()).__name__ + str(getattr(r(), "sse", "")) + str(getattr(r(), "is_async", "")) for r in seen if r() is not None][:3]
+
+
+def test_live_back_pressure_sync_and_async() -> None:
+    """A client that stops reading stops the producer (pull: not called; push: EAGAIN waits)."""
+    app = App()
+    counts = {"sync": 0, "async": 0}
+    big = b"z" * 65536
+
+    @app.get("/pull")
+    def pull():
+        def gen():
+            while True:
+                counts["sync"] += 1
+                yield big
+        return StreamingResponse(gen())
+
+    @app.get("/push")
+    async def push():
+        async def gen():
+            while True:
+                counts["async"] += 1
+                yield big
+        return StreamingResponse(gen())
+
+    with app.serve(port=0) as srv:
+        for kind, path in (("sync", "/pull"), ("async", "/push")):
+            s = _get(srv.port, path)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+            time.sleep(0.4)
+            stalled = counts[kind]
+            time.sleep(0.4)
+            assert counts[kind] == stalled, (kind, stalled, counts[kind])
+            assert stalled < 2000  # bounded by the socket buffers and the core's queue
+            got = 0
+            while got < 4 * 1024 * 1024:  # reading again resumes the producer
+                got += len(s.recv(1 << 20))
+            assert _wait(lambda: counts[kind] > stalled)
+            s.close()
