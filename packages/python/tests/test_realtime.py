@@ -165,6 +165,10 @@ def make_app(log: list) -> App:
         await websocket.accept()
         await websocket.send_text(websocket.subprotocol or "none")
 
+    @app.websocket("/ws/origin", origins=["https://ok.example"])
+    async def origin(websocket: WebSocket):
+        await websocket.send_text(websocket.headers.get("origin", ""))
+
     @app.websocket("/ws/fail")
     async def fail(websocket: WebSocket):
         await websocket.accept()
@@ -311,6 +315,15 @@ def test_ws_subprotocol_and_rejections(env) -> None:
     with pytest.raises(WebSocketRejected) as e:
         c.websocket_connect("/ws/echo", headers={"Sec-WebSocket-Version": "8"})
     assert e.value.status_code == 426
+
+
+def test_ws_origins(env) -> None:
+    _, c, _ = env
+    with c.websocket_connect("/ws/origin", headers={"Origin": "https://ok.example"}) as ws:
+        assert ws.receive_text() == "https://ok.example"
+    with pytest.raises(WebSocketRejected) as e:
+        c.websocket_connect("/ws/origin", headers={"Origin": "https://evil.example"})
+    assert e.value.status_code == 403
 
 
 def test_ws_handler_exception_closes_1011(env) -> None:

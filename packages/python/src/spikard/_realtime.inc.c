@@ -337,28 +337,36 @@ static const spk_ws_callbacks_t py_ws_callbacks = {py_ws_open, py_ws_message, py
 
 /* websocket(pattern, entry, subprotocols=None, require_subprotocol=False, message_schema=None,
  *           json_messages=False, max_message_bytes=0, idle_timeout_ms=0, ping_interval_ms=0,
- *           permessage_deflate=False) */
+ *           permessage_deflate=False, origins=None) */
 static PyObject *app_websocket(AppObject *self, PyObject *args, PyObject *kw) {
   static char *kwlist[] = {"pattern",         "entry",           "subprotocols",
                            "require_subprotocol", "message_schema", "json_messages",
                            "max_message_bytes", "idle_timeout_ms", "ping_interval_ms",
-                           "permessage_deflate", NULL};
+                           "permessage_deflate", "origins", NULL};
   const char *pattern, *schema = NULL;
-  PyObject *entry, *subs = Py_None;
+  PyObject *entry, *subs = Py_None, *origins = Py_None;
   int require = 0, json = 0, deflate = 0;
   Py_ssize_t max_msg = 0;
   unsigned int idle = 0, ping = 0;
-  if (!PyArg_ParseTupleAndKeywords(args, kw, "sO|OpzpnIIp", kwlist, &pattern, &entry, &subs,
-                                   &require, &schema, &json, &max_msg, &idle, &ping, &deflate))
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "sO|OpzpnIIpO", kwlist, &pattern, &entry, &subs,
+                                   &require, &schema, &json, &max_msg, &idle, &ping, &deflate,
+                                   &origins))
     return NULL;
   if (!PyCallable_Check(entry)) return PyErr_Format(PyExc_TypeError, "entry not callable");
   if (PyList_Append(self->keep, entry) != 0) return NULL;
   spk_ws_options_t o;
   spk_ws_options_default(&o);
-  const char **names = NULL;
+  const char **names = NULL, **allowed = NULL;
   if (names_of(subs, self->keep, &names) != 0) return NULL;
-  size_t n = 0;
+  if (names_of(origins, self->keep, &allowed) != 0) {
+    PyMem_Free(names);
+    return NULL;
+  }
+  size_t n = 0, na = 0;
   while (names && names[n]) n++;
+  while (allowed && allowed[na]) na++;
+  o.origins = allowed;
+  o.origin_count = na;
   o.subprotocols = names;
   o.subprotocol_count = n;
   o.require_subprotocol = require;
@@ -370,6 +378,7 @@ static PyObject *app_websocket(AppObject *self, PyObject *args, PyObject *kw) {
   o.permessage_deflate = deflate;
   int rc = spk_app_ws_ex(self->app, pattern, &py_ws_callbacks, &o, entry);
   PyMem_Free(names);
+  PyMem_Free(allowed);
   if (rc != 0) return app_error(self, rc);
   Py_RETURN_NONE;
 }

@@ -316,7 +316,8 @@ class App:
     def websocket(self, path: str, *, subprotocols: list[str] | None = None, require_subprotocol: bool = False,
                   message_schema: dict | None = None, json_messages: bool = False,
                   max_message_size: int | None = None, idle_timeout: float | None = None,
-                  ping_interval: float | None = None, permessage_deflate: bool = False) -> Callable[[F], F]:
+                  ping_interval: float | None = None, permessage_deflate: bool = False,
+                  origins: list[str] | None = None) -> Callable[[F], F]:
         """``@app.websocket("/ws") async def ws(websocket: WebSocket): ...`` — parameters: the
         WebSocket (annotated, or named websocket/ws), then path and query parameters by name
         (converted to int/float/bool when annotated so). ``message_schema`` / ``json_messages``
@@ -327,7 +328,8 @@ class App:
             self.add_websocket(path, fn, subprotocols=subprotocols, require_subprotocol=require_subprotocol,
                                message_schema=message_schema, json_messages=json_messages,
                                max_message_size=max_message_size, idle_timeout=idle_timeout,
-                               ping_interval=ping_interval, permessage_deflate=permessage_deflate)
+                               ping_interval=ping_interval, permessage_deflate=permessage_deflate,
+                               origins=origins)
             return fn
         return deco
 
@@ -335,7 +337,7 @@ class App:
                       require_subprotocol: bool = False, message_schema: dict | None = None,
                       json_messages: bool = False, max_message_size: int | None = None,
                       idle_timeout: float | None = None, ping_interval: float | None = None,
-                      permessage_deflate: bool = False) -> None:
+                      permessage_deflate: bool = False, origins: list[str] | None = None) -> None:
         from . import websocket as _ws
         hints = _type_hints(fn)
         ws_kw: str | None = None
@@ -364,7 +366,7 @@ class App:
             message_schema=json.dumps(message_schema) if message_schema is not None else None,
             json_messages=json_messages, max_message_bytes=max_message_size or 0,
             idle_timeout_ms=int((idle_timeout or 0) * 1000), ping_interval_ms=int((ping_interval or 0) * 1000),
-            permessage_deflate=permessage_deflate)
+            permessage_deflate=permessage_deflate, origins=list(origins) if origins else None)
 
     def route(self, path: str, methods: list[str] | tuple[str, ...] | str = ("GET",), **kw: Any) -> Callable[[F], F]:
         if isinstance(methods, str):
