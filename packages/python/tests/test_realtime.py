@@ -493,3 +493,65 @@ def test_live_back_pressure_sync_and_async() -> None:
                 got += len(s.recv(1 << 20))
             assert _wait(lambda: counts[kind] > stalled)
             s.close()
+
+
+def test_ws_upgrade_goes_through_hooks_and_sync_stream_in_async_client() -> None:
+    from spikard import Response
+    from spikard.testing import AsyncTestClient
+    app = App()
+
+    @app.on_request
+    def guard(request: Request):
+        if request.path.startswith("/ws") and request.query_params.get("token") != "t":
+            return Response({"detail": "no token"}, status_code=401)
+        return None
+
+    @app.websocket("/ws")
+    async def ws(websocket: WebSocket, token: str):
+        await websocket.send_text(f"token={token}")
+
+    @app.get("/s")
+    def s():
+        return StreamingResponse(iter(["a", "b"]), media_type="text/plain")
+
+    c = TestClient(app)
+    with pytest.raises(WebSocketRejected) as e:
+        c.websocket_connect("/ws")
+    assert e.value.status_code == 401 and e.value.response.json() == {"detail": "no token"}
+    with c.websocket_connect("/ws?token=t") as w:
+        assert w.receive_text() == "token=t"
+        with pytest.raises(WebSocketDisconnect) as d:
+            w.receive_text()
+        assert d.value.code == 1000
+
+    async def go():
+        async with AsyncTestClient(app) as ac:
+            return (await ac.get("/s")).chunks
+    assert asyncio.run(go()) == [b"a", b"b"]
+
+
+def test_websocket_handler_must_be_async() -> None:
+    app = App()
+    with pytest.raises(TypeError):
+        @app.websocket("/ws")
+        def ws(websocket: WebSocket):  # noqa: ARG001
+            pass
+
+
+def test_live_shutdown_with_open_streams_and_websockets() -> None:
+    from fixture_realtime import _SockLink
+    log: list = []
+    app = make_app(log)
+    with app.serve(port=0) as srv:
+        s = _get(srv.port, "/endless-async")
+        assert len(_read_chunked(s, 2)) == 2
+        link = _SockLink(srv.port, b"GET /ws/disconnect HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                         b"Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                         b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+        assert link.response.status_code == 101
+        time.sleep(0.05)
+    # the server has stopped: the stream was cut and cancelled, the WebSocket closed 1001
+    assert _wait(lambda: "endless-async-finally" in log)
+    assert _wait(lambda: ("disconnect", 1001) in log), log
+    s.close()
+    link.close()
