@@ -40,6 +40,10 @@ def make_app(log: list) -> App:
     def mixed():
         return StreamingResponse(iter([b"\x00\x01", "text", {"k": [1]}]), media_type="application/octet-stream")
 
+    @app.get("/empties")
+    def empties():
+        return StreamingResponse(iter([b"", "a", "", b"", b"b", ""]), media_type="text/plain")
+
     @app.get("/async")
     async def async_stream():
         async def gen():
@@ -204,6 +208,7 @@ def test_mixed_items_and_empty_stream(env) -> None:
     _, c, _ = env
     r = c.get("/mixed")
     assert r.chunks == [b"\x00\x01", b"text", b'{"k":[1]}']
+    assert c.get("/empties").chunks == [b"a", b"b"]
     r = c.get("/sync?n=0")
     assert r.status_code == 200 and r.content == b"" and not r.incomplete
 
@@ -528,6 +533,27 @@ def test_ws_upgrade_goes_through_hooks_and_sync_stream_in_async_client() -> None
         async with AsyncTestClient(app) as ac:
             return (await ac.get("/s")).chunks
     assert asyncio.run(go()) == [b"a", b"b"]
+
+
+def test_ws_unread_backlog_is_bounded(monkeypatch) -> None:
+    from spikard import websocket as wsmod
+    monkeypatch.setattr(wsmod, "MAX_UNREAD", 5)
+    app = App()
+    gate = threading.Event()
+
+    @app.websocket("/ws")
+    async def slow(websocket: WebSocket):
+        while not gate.is_set():
+            await asyncio.sleep(0.01)
+        await websocket.receive_text()
+
+    c = TestClient(app)
+    with c.websocket_connect("/ws") as ws:
+        for i in range(10):
+            ws.send_text(str(i))
+        op, _ = ws.receive_frame()
+        assert op == 8 and ws.close_code == 1008 and ws.close_reason == "message backlog"
+    gate.set()
 
 
 def test_websocket_handler_must_be_async() -> None:

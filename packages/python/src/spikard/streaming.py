@@ -88,6 +88,8 @@ class _Producer:
                 log.exception("streaming iterator failed")
                 self._close_sync()
                 return EIO  # abort: the client sees an incomplete body, not a short success
+            if not self.sse and not item and isinstance(item, (bytes, str, bytearray)):
+                continue  # an empty write queues nothing, and MORE without a write would pause
             rc = self._write(stream, item)
             if rc == 0:
                 return STREAM_MORE

@@ -31,6 +31,9 @@ class WebSocketState:
 
 
 _CLOSE = object()
+# Unread messages a connection may queue before it is closed 1008: the core keeps reading, so
+# a handler that stops receiving would otherwise let a client fill memory.
+MAX_UNREAD = 10_000
 
 
 class WebSocket:
@@ -47,6 +50,7 @@ class WebSocket:
         self.path_params: dict[str, str] = dict(req.params())
         self.query_params: dict[str, str] = dict(parse_qsl(self.query_string, keep_blank_values=True))
         self._queue: asyncio.Queue = asyncio.Queue()
+        self._in = self._out = 0  # messages queued / received: one writer thread each, no race
         self.client_state = WebSocketState.CONNECTED
         self.application_state = WebSocketState.CONNECTING
         self.close_code: int | None = None
@@ -55,6 +59,10 @@ class WebSocket:
 
     # -- core callbacks (the connection's loop thread)
     def message(self, data: str | bytes) -> None:
+        self._in += 1
+        if self._in - self._out > MAX_UNREAD:  # the handler does not keep up: bound the memory
+            self._raw.close(1008, "message backlog")
+            return
         _aio.loop().call_soon_threadsafe(self._queue.put_nowait, data)
 
     def closed(self, code: int, reason: str) -> None:
@@ -74,6 +82,7 @@ class WebSocket:
         if self.client_state == WebSocketState.DISCONNECTED:
             return {"type": "websocket.disconnect", "code": self.close_code or 1006}
         m = await self._queue.get()
+        self._out += 1
         if m is _CLOSE:
             self.client_state = WebSocketState.DISCONNECTED
             return {"type": "websocket.disconnect", "code": self.close_code, "reason": self.close_reason}
