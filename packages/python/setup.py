@@ -49,7 +49,7 @@ class BuildWithCore(build_ext):
         for ext in self.extensions:
             ext.extra_objects = [str(lib)]
             ext.extra_link_args = pkg_libs() + ["-lpthread", "-lm"]
-            ext.depends = [str(lib)] + [str(p) for p in (ROOT / "include" / "spikard").glob("*.h")]
+            ext.depends = [str(lib), str(HERE / "src" / "spikard" / "_realtime.inc.c")] + [str(p) for p in (ROOT / "include" / "spikard").glob("*.h")]
             if os.environ.get("SPK_PY_SANITIZE"):  # the extension too, not only the core
                 san = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]
                 ext.extra_compile_args = list(ext.extra_compile_args) + san + ["-g", "-O1"]

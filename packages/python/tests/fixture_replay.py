@@ -35,10 +35,10 @@ import threading
 from spikard import App, BackgroundTasks, Provide, Request, Response, ResponseView
 from spikard.testing import TestClient, TestResponse
 
+import fixture_realtime as realtime
+
 BOUNDARY = "spkFixtureBoundary7d93b1c2e4"
-# Categories whose features are pending in the core (streaming, SSE, WebSocket).
-SKIP_CATEGORIES = {"streaming", "sse", "websockets",
-                   # not REST: the C runner does not run these either
+SKIP_CATEGORIES = {  # not REST: the C runner does not run these either
                    "asyncapi_schemas", "graphql", "jsonrpc", "openapi_schemas", "openrpc_schemas", "protobuf",
                    "schemas", "sql_handlers"}
 NO_DEFAULT_CT = {"content_types/19_missing_content_type_default_json"}
@@ -605,6 +605,13 @@ def build_app(fx: dict, tmpdirs: list[str] | None = None) -> App:
 
     if "static_files" in cfg:
         return app  # the mount answers; a route would win over it
+    if isinstance(h.get("websocket"), dict):
+        realtime.install_ws(app, fx, route)
+        return app
+    live = realtime.reply_factory(fx, expand)
+    if live is not None:
+        def handler(request: Request, tasks: BackgroundTasks) -> Response:  # noqa: F811 - a fresh stream each time
+            return live(request)
 
     opts = dict(parameters=h.get("parameters"), body_schema=h.get("body_schema"),
                 middleware=route_mw or None, max_body_size=h.get("max_body_size"),
@@ -699,7 +706,14 @@ def compare(fx: dict, res: TestResponse, is_head: bool) -> str | None:
         want = c.get("value") if isinstance(c, dict) else c
         if want is not None and sc[0].split("=", 1)[1].split(";")[0] != str(want):
             return f"cookie {name} value"
+    streamed = realtime.expected_stream_body(fx, expand)
+    if streamed is not None and not is_head:
+        exp = dict(exp, body=None)  # the chunks are the truth (the body is an escaped rendering)
+        if res.incomplete:
+            return "stream incomplete"
     if is_head or "body" not in exp or exp["body"] is None:
+        if streamed is not None and not is_head:
+            return _decoded_equal(res, streamed)
         return None
     body = exp["body"]
     raw = res.content
@@ -736,6 +750,17 @@ def compare(fx: dict, res: TestResponse, is_head: bool) -> str | None:
         got = sorted(_errors_key(e) for e in act.get("errors", []))
         return None if want == got else f"errors {got} != {want}"
     return match(body, act, act, "body")
+
+
+def _decoded_equal(res: TestResponse, want: bytes) -> str | None:
+    raw = res.content
+    enc = (res.headers.get("content-encoding") or "").lower()
+    if enc == "gzip":
+        import gzip
+        raw = gzip.decompress(raw)
+    elif enc in ("br", "zstd"):
+        return None  # not decodable here: status and headers were checked
+    return None if raw == want else f"streamed body {raw[:120]!r} != {want[:120]!r}"
 
 
 # ------------------------------------------------------------------ over a socket
@@ -808,6 +833,11 @@ def send_socket(port: int, data: bytes, is_head: bool, timeout: float = 15.0) ->
 def run_one(path: Path, root: Path, mode: str = "inproc") -> tuple[str, str | None]:
     fx = json.loads(path.read_text())
     fid = f"{path.parent.name}/{path.stem}"
+    if realtime.is_message_fixture(fx):
+        try:
+            return fid, realtime.run_message(fx, path, mode, compare)
+        except Exception as exc:  # noqa: BLE001
+            return fid, f"message fixture: {exc}"
     tmpdirs: list[str] = []
     try:
         try:
@@ -834,6 +864,8 @@ def run_one(path: Path, root: Path, mode: str = "inproc") -> tuple[str, str | No
                 st = send(build_request({"request": item["request"]}, fid)).status_code
                 if item.get("expect_status") is not None and st != item["expect_status"]:
                     return fid, f"background.before[{i}]: status {st}"
+            if isinstance((fx.get("handler") or {}).get("websocket"), dict):
+                return fid, realtime.run_ws(fx, app, req, srv.port if mode == "socket" else None, compare)
             try:
                 res = send(req)
             except (RuntimeError, OSError) as exc:

@@ -117,3 +117,20 @@ def test_prefork_workers_share_the_port() -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_realtime_app_through_test_client() -> None:
+    c = TestClient(load("realtime_app").app)
+    r = c.get("/export?rows=3")
+    assert r.headers["content-type"] == "application/x-ndjson"
+    assert [json.loads(x) for x in r.iter_lines()] == [{"id": i, "square": i * i} for i in range(3)]
+    evs = c.get("/clock?ticks=2&interval=0", headers={"Last-Event-ID": "5"}).events()
+    assert [(e["event"], e["id"], json.loads(e["data"])["n"]) for e in evs] == [("tick", "6", 6), ("tick", "7", 7)]
+    with c.websocket_connect("/ws/chat/lobby?name=ann") as a, c.websocket_connect("/ws/chat/lobby?name=bob") as b:
+        assert a.receive_json() == {"joined": "lobby", "members": 1}
+        assert b.receive_json() == {"joined": "lobby", "members": 2}
+        b.send_json({"text": "hi"})
+        assert a.receive_json() == {"from": "bob", "text": "hi"}
+        assert b.receive_json() == {"from": "bob", "text": "hi"}
+        a.send_json({"nope": 1})
+        assert a.receive_json() == {"error": "Message validation failed"}

@@ -10,11 +10,15 @@ from .request import Request, ResponseView
 from .responses import (FileResponse, HTMLResponse, HTTPException, JSONResponse, PlainTextResponse, RedirectResponse,
                         Response)
 
+from .streaming import EventSourceResponse, ServerSentEvent, StreamingResponse
+from .websocket import WebSocket, WebSocketDisconnect, WebSocketState
+
 __version__ = "0.1.0"
 
 __all__ = [
     "App", "Server", "BackgroundTasks", "QueueFull", "Request", "ResponseView", "Response", "JSONResponse", "PlainTextResponse", "HTMLResponse",
     "RedirectResponse", "FileResponse", "HTTPException", "Query", "Header", "Cookie", "Body", "Path", "Provide",
     "ServerConfig", "CompressionConfig", "RateLimitConfig", "CorsConfig", "JwtConfig", "ApiKeyConfig",
-    "StaticFilesConfig", "RequestIdConfig", "AccessLogConfig", "BackgroundTaskConfig", "core_version",
+    "StaticFilesConfig", "StreamingResponse", "EventSourceResponse", "ServerSentEvent", "WebSocket",
+    "WebSocketDisconnect", "WebSocketState", "RequestIdConfig", "AccessLogConfig", "BackgroundTaskConfig", "core_version",
 ]

@@ -101,8 +101,11 @@ static int apply_file(spk_res_t *res, PyObject *spec, PyObject *ctype) {
   return 0;
 }
 
-/* Reply = (status, headers or None, body, content_type or None); body: bytes/str, None, or
- * (path,) for a file. */
+static int apply_stream(spk_res_t *res, PyObject *spec); /* _realtime.inc.c */
+static PyObject *req_last_event_id(ReqObject *r, void *c);
+
+/* Reply = (status, headers or None, body, content_type or None); body: bytes/str, None,
+ * (path,) for a file, or (kind, producer, pull, keepalive_ms) for a stream. */
 static int apply_reply(spk_res_t *res, PyObject *reply) {
   if (!PyTuple_Check(reply) || PyTuple_GET_SIZE(reply) != 4) {
     PyErr_SetString(PyExc_TypeError, "reply must be (status, headers, body, content_type)");
@@ -117,6 +120,7 @@ static int apply_reply(spk_res_t *res, PyObject *reply) {
   PyObject *ctype = PyTuple_GET_ITEM(reply, 3);
   PyObject *body = PyTuple_GET_ITEM(reply, 2);
   int is_file = PyTuple_Check(body) && PyTuple_GET_SIZE(body) == 1;
+  int is_stream = PyTuple_Check(body) && PyTuple_GET_SIZE(body) > 1;
   if (ctype != Py_None && !is_file) {
     const char *ct = PyUnicode_AsUTF8(ctype);
     if (!ct) return -1;
@@ -154,6 +158,7 @@ static int apply_reply(spk_res_t *res, PyObject *reply) {
     Py_DECREF(seq);
   }
   if (is_file) return apply_file(res, body, ctype);
+  if (is_stream) return apply_stream(res, body);
   if (body != Py_None) {
     Py_ssize_t bl;
     const char *b = text_of(body, &bl);
@@ -418,6 +423,7 @@ static PyGetSetDef req_getset[] = {
     {"jwt_claims", (getter)req_jwt_claims, NULL, NULL, NULL},
     {"status", (getter)req_status_get, NULL, NULL, NULL},
     {"live", (getter)req_live_get, NULL, NULL, NULL},
+    {"last_event_id", (getter)req_last_event_id, NULL, NULL, NULL},
     {NULL, NULL, NULL, NULL, NULL}};
 
 static PyMethodDef req_methods[] = {
@@ -728,6 +734,8 @@ static PyObject *app_error(AppObject *self, int rc) {
   return NULL;
 }
 
+#include "_realtime.inc.c"
+
 static PyObject *app_route(AppObject *self, PyObject *args, PyObject *kw) {
   static char *kwlist[] = {"method",         "pattern",    "handler",         "parameters",
                            "body_schema",    "response_schema", "middleware",  "max_body_bytes",
@@ -891,6 +899,7 @@ static PyMethodDef app_methods[] = {
     {"route", (PyCFunction)(void (*)(void))app_route, METH_VARARGS | METH_KEYWORDS, NULL},
     {"add_hook", (PyCFunction)app_add_hook, METH_VARARGS, NULL},
     {"provide", (PyCFunction)app_provide, METH_O, NULL},
+    {"websocket", (PyCFunction)(void (*)(void))app_websocket, METH_VARARGS | METH_KEYWORDS, NULL},
     {"configure", (PyCFunction)app_configure, METH_O, NULL},
     {"set_limits", (PyCFunction)(void (*)(void))app_set_limits, METH_VARARGS | METH_KEYWORDS,
      NULL},
@@ -963,7 +972,40 @@ static PyObject *response_tuple(spk_test_response_t *out) {
     }
     PyList_SET_ITEM(hs, (Py_ssize_t)i, t);
   }
-  return Py_BuildValue("(iNy#)", out->status, hs, out->body, (Py_ssize_t)out->body_len);
+  PyObject *chunks = PyList_New((Py_ssize_t)out->chunk_count);
+  if (!chunks) {
+    Py_DECREF(hs);
+    return NULL;
+  }
+  for (size_t i = 0; i < out->chunk_count; i++)
+    PyList_SET_ITEM(chunks, (Py_ssize_t)i, PyLong_FromSize_t(out->chunk_sizes[i]));
+  return Py_BuildValue("(iNy#Ni)", out->status, hs, out->body, (Py_ssize_t)out->body_len, chunks,
+                       out->incomplete);
+}
+
+/* [(name, value)] → test headers (pointing into *seq; free hs with PyMem_Free, DECREF seq). */
+static int test_headers(PyObject *headers, PyObject **seq, spk_test_header_t **hs,
+                        Py_ssize_t *n) {
+  if (headers == Py_None) return 0;
+  *seq = PySequence_Fast(headers, "headers must be a sequence of (name, value)");
+  if (!*seq) return -1;
+  *n = PySequence_Fast_GET_SIZE(*seq);
+  *hs = PyMem_Calloc((size_t)*n + 1, sizeof **hs);
+  if (!*hs) {
+    PyErr_NoMemory();
+    return -1;
+  }
+  for (Py_ssize_t i = 0; i < *n; i++) {
+    PyObject *pair = PySequence_Fast_GET_ITEM(*seq, i);
+    if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2) {
+      PyErr_SetString(PyExc_TypeError, "a header must be a (name, value) tuple");
+      return -1;
+    }
+    (*hs)[i].name = PyUnicode_AsUTF8(PyTuple_GET_ITEM(pair, 0));
+    (*hs)[i].value = (*hs)[i].name ? PyUnicode_AsUTF8(PyTuple_GET_ITEM(pair, 1)) : NULL;
+    if (!(*hs)[i].value) return -1;
+  }
+  return 0;
 }
 
 /* request(method, target, headers=[(name, value)], body=b"", chunked=False)
@@ -981,26 +1023,7 @@ static PyObject *tc_request(TcObject *self, PyObject *args, PyObject *kw) {
   spk_test_header_t *hs = NULL;
   Py_ssize_t n = 0;
   PyObject *result = NULL;
-  if (headers != Py_None) {
-    seq = PySequence_Fast(headers, "headers must be a sequence of (name, value)");
-    if (!seq) goto done;
-    n = PySequence_Fast_GET_SIZE(seq);
-    hs = PyMem_Calloc((size_t)n + 1, sizeof *hs);
-    if (!hs) {
-      PyErr_NoMemory();
-      goto done;
-    }
-    for (Py_ssize_t i = 0; i < n; i++) {
-      PyObject *pair = PySequence_Fast_GET_ITEM(seq, i);
-      if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2) {
-        PyErr_SetString(PyExc_TypeError, "a header must be a (name, value) tuple");
-        goto done;
-      }
-      hs[i].name = PyUnicode_AsUTF8(PyTuple_GET_ITEM(pair, 0));
-      hs[i].value = hs[i].name ? PyUnicode_AsUTF8(PyTuple_GET_ITEM(pair, 1)) : NULL;
-      if (!hs[i].value) goto done;
-    }
-  }
+  if (test_headers(headers, &seq, &hs, &n) != 0) goto done;
   spk_test_request_t rq = {method, target, hs, (size_t)n, body.buf, (size_t)body.len, chunked};
   spk_test_response_t out;
   memset(&out, 0, sizeof out);
@@ -1051,7 +1074,81 @@ static PyObject *tc_drain(TcObject *self, PyObject *arg) {
   return PyBool_FromLong(rc == 0);
 }
 
+static PyObject *ws_pair(TcObject *self, spk_test_response_t *out, spk_test_ws_t *ws);
+
+/* websocket(target, headers) → (status, headers, body, chunks, incomplete, RawTestWebSocket or
+ * None): the upgrade through the pipeline; a socket only on a 101. */
+static PyObject *tc_websocket(TcObject *self, PyObject *args) {
+  const char *target;
+  PyObject *headers = Py_None, *seq = NULL, *result = NULL;
+  if (!PyArg_ParseTuple(args, "s|O", &target, &headers)) return NULL;
+  spk_test_header_t *hs = NULL;
+  Py_ssize_t n = 0;
+  if (test_headers(headers, &seq, &hs, &n) != 0) goto done;
+  spk_test_request_t rq = {"GET", target, hs, (size_t)n, NULL, 0, 0};
+  spk_test_response_t out;
+  memset(&out, 0, sizeof out);
+  spk_test_ws_t *ws = NULL;
+  spk_test_client_t *tc = self->tc;
+  int rc;
+  Py_BEGIN_ALLOW_THREADS
+  rc = spk_test_ws_connect(tc, &rq, &ws, &out);
+  Py_END_ALLOW_THREADS
+  if (rc != 0) {
+    PyErr_Format(PyExc_RuntimeError, "test client: %s", spk_strerror(rc));
+    goto done;
+  }
+  result = ws_pair(self, &out, ws);
+done:
+  PyMem_Free(hs);
+  Py_XDECREF(seq);
+  return result;
+}
+
+/* websocket_raw(bytes): the same with the upgrade request as raw HTTP/1.1 bytes. */
+static PyObject *tc_websocket_raw(TcObject *self, PyObject *arg) {
+  Py_buffer raw;
+  if (!PyArg_Parse(arg, "y*", &raw)) return NULL;
+  spk_test_response_t out;
+  memset(&out, 0, sizeof out);
+  spk_test_ws_t *ws = NULL;
+  spk_test_client_t *tc = self->tc;
+  int rc;
+  Py_BEGIN_ALLOW_THREADS
+  rc = spk_test_ws_connect_raw(tc, raw.buf, (size_t)raw.len, &ws, &out);
+  Py_END_ALLOW_THREADS
+  PyBuffer_Release(&raw);
+  if (rc != 0) return PyErr_Format(PyExc_RuntimeError, "test client: %s", spk_strerror(rc));
+  return ws_pair(self, &out, ws);
+}
+
+/* (response tuple, RawTestWebSocket or None); frees `out`, owns `ws`. */
+static PyObject *ws_pair(TcObject *self, spk_test_response_t *out, spk_test_ws_t *ws) {
+  PyObject *result = NULL;
+  PyObject *resp = response_tuple(out);
+  spk_test_response_free(out);
+  TwsObject *t = NULL;
+  if (ws) {
+    t = PyObject_New(TwsObject, &TwsType);
+    if (!t) {
+      spk_test_ws_free(ws);
+    } else {
+      t->ws = ws;
+      t->client = (PyObject *)self;
+      Py_INCREF(self);
+    }
+  }
+  if (resp && (t || !ws))
+    result = Py_BuildValue("(NO)", resp, t ? (PyObject *)t : Py_None);
+  else
+    Py_XDECREF(resp);
+  Py_XDECREF(t);
+  return result;
+}
+
 static PyMethodDef tc_methods[] = {
+    {"websocket", (PyCFunction)tc_websocket, METH_VARARGS, NULL},
+    {"websocket_raw", (PyCFunction)tc_websocket_raw, METH_O, NULL},
     {"request", (PyCFunction)(void (*)(void))tc_request, METH_VARARGS | METH_KEYWORDS, NULL},
     {"request_raw", (PyCFunction)tc_request_raw, METH_O, NULL},
     {"drain", (PyCFunction)tc_drain, METH_O, NULL},
@@ -1191,13 +1288,15 @@ static struct PyModuleDef moddef = {PyModuleDef_HEAD_INIT, "_spikard",
 
 PyMODINIT_FUNC PyInit__spikard(void);
 PyMODINIT_FUNC PyInit__spikard(void) {
-  PyTypeObject *types[] = {&ReqType, &AppType, &TcType, &SrvType, &DepType};
-  const char *names[] = {"RawRequest", "RawApp", "RawTestClient", "RawServer", "RawDependency"};
-  for (size_t i = 0; i < 5; i++)
+  PyTypeObject *types[] = {&ReqType, &AppType, &TcType,   &SrvType,
+                           &DepType, &StreamType, &WsType, &TwsType};
+  const char *names[] = {"RawRequest",    "RawApp",    "RawTestClient", "RawServer",
+                         "RawDependency", "RawStream", "RawWebSocket",  "RawTestWebSocket"};
+  for (size_t i = 0; i < 8; i++)
     if (PyType_Ready(types[i]) < 0) return NULL;
   PyObject *m = PyModule_Create(&moddef);
   if (!m) return NULL;
-  for (size_t i = 0; i < 5; i++) {
+  for (size_t i = 0; i < 8; i++) {
     Py_INCREF(types[i]);
     if (PyModule_AddObject(m, names[i], (PyObject *)types[i]) < 0) {
       Py_DECREF(types[i]);
@@ -1219,5 +1318,12 @@ PyMODINIT_FUNC PyInit__spikard(void) {
   PyModule_AddIntConstant(m, "DEP_REQUEST", SPK_DEP_REQUEST);
   PyModule_AddIntConstant(m, "DEP_SINGLETON", SPK_DEP_SINGLETON);
   PyModule_AddIntConstant(m, "DEP_TRANSIENT", SPK_DEP_TRANSIENT);
+  PyModule_AddIntConstant(m, "STREAM_MORE", SPK_STREAM_MORE);
+  PyModule_AddIntConstant(m, "STREAM_PAUSE", SPK_STREAM_PAUSE);
+  PyModule_AddIntConstant(m, "STREAM_END", SPK_STREAM_END);
+  PyModule_AddIntConstant(m, "EAGAIN", SPK_EAGAIN);
+  PyModule_AddIntConstant(m, "ECLOSED", SPK_ECLOSED);
+  PyModule_AddIntConstant(m, "ESTATE", SPK_ESTATE);
+  PyModule_AddIntConstant(m, "EIO", SPK_EIO);
   return m;
 }

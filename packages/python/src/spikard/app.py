@@ -313,6 +313,61 @@ class App:
         )
         self.routes.append(route)
 
+    def websocket(self, path: str, *, subprotocols: list[str] | None = None, require_subprotocol: bool = False,
+                  message_schema: dict | None = None, json_messages: bool = False,
+                  max_message_size: int | None = None, idle_timeout: float | None = None,
+                  ping_interval: float | None = None, permessage_deflate: bool = False,
+                  origins: list[str] | None = None) -> Callable[[F], F]:
+        """``@app.websocket("/ws") async def ws(websocket: WebSocket): ...`` — parameters: the
+        WebSocket (annotated, or named websocket/ws), then path and query parameters by name
+        (converted to int/float/bool when annotated so). ``message_schema`` / ``json_messages``
+        make the core check text messages as JSON before the handler sees them."""
+        def deco(fn: F) -> F:
+            if not inspect.iscoroutinefunction(fn):
+                raise TypeError("websocket handlers must be async def")
+            self.add_websocket(path, fn, subprotocols=subprotocols, require_subprotocol=require_subprotocol,
+                               message_schema=message_schema, json_messages=json_messages,
+                               max_message_size=max_message_size, idle_timeout=idle_timeout,
+                               ping_interval=ping_interval, permessage_deflate=permessage_deflate,
+                               origins=origins)
+            return fn
+        return deco
+
+    def add_websocket(self, path: str, fn: Callable[..., Any], *, subprotocols: list[str] | None = None,
+                      require_subprotocol: bool = False, message_schema: dict | None = None,
+                      json_messages: bool = False, max_message_size: int | None = None,
+                      idle_timeout: float | None = None, ping_interval: float | None = None,
+                      permessage_deflate: bool = False, origins: list[str] | None = None) -> None:
+        from . import websocket as _ws
+        hints = _type_hints(fn)
+        ws_kw: str | None = None
+        plan: list[tuple[str, bool, Callable[[str], Any], Any]] = []  # (name, from path, convert, default)
+        path_names = {a or b for a, b in _PATH_NAMES.findall(path)}
+        for p in inspect.signature(fn).parameters.values():
+            ann = hints.get(p.name, p.annotation)
+            if ann is _ws.WebSocket or (ws_kw is None and p.name in ("websocket", "ws")):
+                ws_kw = p.name
+                continue
+            ann, _ = unwrap_optional(ann)
+            conv: Callable[[str], Any] = {int: int, float: float,
+                                          bool: lambda v: v.lower() in ("1", "true", "yes", "on")}.get(ann, str)
+            plan.append((p.name, p.name in path_names, conv, p.default))
+
+        def kwargs(ws: Any) -> dict[str, Any]:
+            kw: dict[str, Any] = {ws_kw: ws} if ws_kw else {}
+            for name, in_path, conv, default in plan:
+                v = (ws.path_params if in_path else ws.query_params).get(name)
+                kw[name] = conv(v) if v is not None else (None if default is inspect.Parameter.empty else default)
+            return kw
+
+        self._raw.websocket(
+            path, _ws.entry(self, fn, kwargs), subprotocols=list(subprotocols) if subprotocols else None,
+            require_subprotocol=require_subprotocol,
+            message_schema=json.dumps(message_schema) if message_schema is not None else None,
+            json_messages=json_messages, max_message_bytes=max_message_size or 0,
+            idle_timeout_ms=int((idle_timeout or 0) * 1000), ping_interval_ms=int((ping_interval or 0) * 1000),
+            permessage_deflate=permessage_deflate, origins=list(origins) if origins else None)
+
     def route(self, path: str, methods: list[str] | tuple[str, ...] | str = ("GET",), **kw: Any) -> Callable[[F], F]:
         if isinstance(methods, str):
             methods = (methods,)

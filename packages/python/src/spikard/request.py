@@ -91,6 +91,11 @@ class Request:
         return self._raw.remote_addr
 
     @property
+    def last_event_id(self) -> str | None:
+        """The Last-Event-ID header of a reconnecting EventSource, or None."""
+        return self._raw.last_event_id
+
+    @property
     def request_id(self) -> str:
         return self._raw.request_id
 

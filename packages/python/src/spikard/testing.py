@@ -5,13 +5,13 @@ import asyncio
 import json as _json
 import threading
 import uuid
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 from urllib.parse import urlencode
 
 from ._spikard import RawTestClient
 from .app import App
 
-__all__ = ["TestClient", "AsyncTestClient", "TestResponse"]
+__all__ = ["TestClient", "AsyncTestClient", "TestResponse", "TestWebSocket", "WebSocketRejected", "parse_sse"]
 
 
 class Headers:
@@ -47,13 +47,59 @@ class Headers:
         return f"Headers({self._items!r})"
 
 
+class WebSocketRejected(Exception):
+    """The server answered the upgrade with something other than 101."""
+
+    def __init__(self, response: "TestResponse") -> None:
+        super().__init__(f"websocket handshake refused: {response.status_code}")
+        self.response = response
+        self.status_code = response.status_code
+
+
 class TestResponse:
     __test__ = False
 
-    def __init__(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+    def __init__(self, status: int, headers: list[tuple[str, str]], body: bytes,
+                 chunk_sizes: list[int] | None = None, incomplete: bool = False) -> None:
         self.status_code = status
         self.headers = Headers(headers)
         self.content = body
+        self.chunk_sizes = chunk_sizes or []
+        self.incomplete = bool(incomplete)  # a streamed body that was aborted (no final chunk)
+
+    @property
+    def chunks(self) -> list[bytes]:
+        """A streamed body as it was framed: one item per chunk (the whole body otherwise)."""
+        if not self.chunk_sizes:
+            return [self.content] if self.content else []
+        out, off = [], 0
+        for n in self.chunk_sizes:
+            out.append(self.content[off:off + n])
+            off += n
+        return out
+
+    def iter_bytes(self) -> Iterator[bytes]:
+        return iter(self.chunks)
+
+    def iter_text(self) -> Iterator[str]:
+        return (c.decode("utf-8", "replace") for c in self.chunks)
+
+    def iter_lines(self) -> Iterator[str]:
+        return iter(self.text.splitlines())
+
+    def events(self) -> list[dict[str, Any]]:
+        """A text/event-stream body parsed like a browser's EventSource (comments skipped):
+        [{"event": "message", "data": "...", "id": ..., "retry": ...}]."""
+        return parse_sse(self.text)
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> "TestResponse":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        pass
 
     @property
     def text(self) -> str:
@@ -72,6 +118,132 @@ class TestResponse:
 
     def __repr__(self) -> str:
         return f"<TestResponse {self.status_code}>"
+
+
+def parse_sse(text: str) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    cur: dict[str, Any] = {}
+    data: list[str] = []
+    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        if line == "":
+            if data or cur:
+                if data:
+                    ev = {"event": cur.get("event", "message"), "data": "\n".join(data)}
+                    for k in ("id", "retry"):
+                        if k in cur:
+                            ev[k] = cur[k]
+                    events.append(ev)
+                cur, data = {}, []
+            continue
+        if line.startswith(":"):
+            continue
+        field, _, value = line.partition(":")
+        if value.startswith(" "):
+            value = value[1:]
+        if field == "data":
+            data.append(value)
+        elif field == "retry":
+            cur["retry"] = int(value) if value.isdigit() else value
+        elif field in ("event", "id"):
+            cur[field] = value
+    return events
+
+
+class TestWebSocket:
+    """An in-memory WebSocket (``with client.websocket_connect("/ws") as ws:``): frames go
+    through the core's session code exactly as over a socket."""
+
+    __test__ = False
+
+    def __init__(self, raw: Any, response: TestResponse, timeout: float) -> None:
+        self._raw = raw
+        self.response = response
+        self.timeout = timeout
+        self.close_code: int | None = None
+        self.close_reason = ""
+        self.subprotocol = response.headers.get("sec-websocket-protocol")
+
+    def __enter__(self) -> "TestWebSocket":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def send_text(self, data: str) -> None:
+        self._raw.send(1, data.encode())
+
+    def send_bytes(self, data: bytes) -> None:
+        self._raw.send(2, bytes(data))
+
+    def send_json(self, data: Any, mode: str = "text") -> None:
+        body = _json.dumps(data).encode()
+        self._raw.send(1 if mode == "text" else 2, body)
+
+    def send(self, message: dict[str, Any]) -> None:
+        if message.get("text") is not None:
+            self.send_text(message["text"])
+        else:
+            self.send_bytes(message["bytes"])
+
+    def ping(self, data: bytes = b"") -> None:
+        self._raw.send(9, data)
+
+    def receive_frame(self, timeout: float | None = None) -> tuple[int, bytes]:
+        """The next frame: (opcode, payload); a close frame records close_code / close_reason."""
+        f = self._raw.recv(int((self.timeout if timeout is None else timeout) * 1000))
+        if f is None:
+            raise TimeoutError("no WebSocket frame from the server")
+        op, data, code, reason = f
+        if op == 8:
+            self.close_code, self.close_reason = code, reason
+        return op, data
+
+    def receive(self, timeout: float | None = None) -> dict[str, Any]:
+        while True:
+            try:
+                op, data = self.receive_frame(timeout)
+            except ConnectionError:
+                return {"type": "websocket.close", "code": self.close_code or 1006}
+            if op == 8:
+                return {"type": "websocket.close", "code": self.close_code, "reason": self.close_reason}
+            if op == 1:
+                return {"type": "websocket.send", "text": data.decode("utf-8")}
+            if op == 2:
+                return {"type": "websocket.send", "bytes": data}
+            # pings/pongs: the next one
+
+    def _data(self) -> Any:
+        m = self.receive()
+        if m["type"] == "websocket.close":
+            from .websocket import WebSocketDisconnect
+            raise WebSocketDisconnect(m["code"] or 1005, m.get("reason", ""))
+        return m.get("text", m.get("bytes"))
+
+    def receive_text(self) -> str:
+        d = self._data()
+        return d if isinstance(d, str) else d.decode()
+
+    def receive_bytes(self) -> bytes:
+        d = self._data()
+        return d if isinstance(d, bytes) else d.encode()
+
+    def receive_json(self, mode: str = "text") -> Any:
+        return _json.loads(self._data())
+
+    def close(self, code: int = 1000, reason: str = "") -> None:
+        """Send a close frame (unless the server closed first), wait for its echo, and free."""
+        if self._raw is None:
+            return
+        try:
+            if self.close_code is None and not self._raw.server_closed:
+                self._raw.send_close(code, reason)
+                while self.close_code is None:
+                    self.receive_frame()
+        except (ConnectionError, TimeoutError):
+            pass
+        finally:
+            self._raw.free()
+            self._raw = None
 
 
 def _multipart(files: Mapping[str, Any], data: Mapping[str, Any] | None) -> tuple[bytes, str]:
@@ -148,8 +320,25 @@ class TestClient:
             hs.append(("Content-Type", ctype))
         if cookies:
             hs.append(("Cookie", "; ".join(f"{k}={v}" for k, v in cookies.items())))
-        status, rh, rb = self._client().request(method.upper(), url, hs, body)
-        return TestResponse(status, rh, rb)
+        return TestResponse(*self._client().request(method.upper(), url, hs, body))
+
+    def stream(self, method: str, url: str, **kw: Any) -> TestResponse:
+        """``with client.stream("GET", "/events") as r: for chunk in r.iter_bytes(): ...``. The
+        in-memory client returns when the stream has ended; chunks keep their boundaries."""
+        return self.request(method, url, **kw)
+
+    def websocket_connect(self, url: str, *, headers: Mapping[str, str] | None = None,
+                          subprotocols: list[str] | None = None, timeout: float = 5.0) -> TestWebSocket:
+        """Open a WebSocket through the pipeline; a refused handshake raises
+        WebSocketRejected carrying the HTTP response."""
+        hs = list(headers.items()) if headers else []
+        if subprotocols:
+            hs.append(("Sec-WebSocket-Protocol", ", ".join(subprotocols)))
+        resp, raw = self._client().websocket(url, hs)
+        r = TestResponse(*resp)
+        if raw is None:
+            raise WebSocketRejected(r)
+        return TestWebSocket(raw, r, timeout)
 
     def raw(self, data: bytes) -> TestResponse:
         """Send raw HTTP/1.1 bytes (one request)."""

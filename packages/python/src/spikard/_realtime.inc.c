@@ -1,0 +1,512 @@
+/* spikard._spikard — streams, Server-Sent Events and WebSockets (included by _spikard.c, after
+ * the Request, App and TestClient types it builds on).
+ *
+ * Streams: a RawStream owns the core's spk_stream_t handle from spk_res_stream/spk_res_sse until
+ * exactly one end/abort (by Python, by a pull returning END/an error, or by the cancel callback).
+ * Every use of the handle happens with the GIL held and checks `s` first, so a pump on the asyncio
+ * thread and a cancel on the loop thread never race on a released handle. The writes are short
+ * (a mutex and a copy; the core never calls pull/cancel under that mutex), so holding the GIL
+ * across them cannot deadlock. While the handle is ours the core's callbacks hold one reference
+ * to the RawStream (`held`).
+ *
+ * WebSockets: the core's callbacks (loop thread) call the Python connection object, which feeds
+ * an asyncio queue; sends come back through spk_ws_send_* (thread-safe) without the GIL. A
+ * RawWebSocket retains its spk_ws_t so sends after the close answer SPK_ESTATE, never a crash. */
+#include <spikard/stream.h>
+#include <spikard/testclient_ws.h>
+#include <spikard/websocket.h>
+
+typedef struct {
+  PyObject_HEAD
+  spk_stream_t *s;    /* NULL once released */
+  PyObject *producer; /* .pull(stream) -> int (or None: push only), .cancel(stream) */
+  int held;           /* the core's callbacks hold a reference */
+} StreamObject;
+
+static PyTypeObject StreamType;
+
+static void st_release(StreamObject *o) {
+  o->s = NULL;
+  if (o->held) {
+    o->held = 0;
+    Py_DECREF(o);
+  }
+}
+
+static int st_pull(spk_stream_t *s, void *ud) {
+  PyGILState_STATE g = PyGILState_Ensure();
+  StreamObject *o = ud;
+  Py_INCREF(o);
+  int rc = SPK_EIO;
+  PyObject *out = PyObject_CallMethod(o->producer, "pull", "O", (PyObject *)o);
+  if (!out) {
+    PyErr_Print();
+  } else {
+    rc = (int)PyLong_AsLong(out);
+    if (PyErr_Occurred()) {
+      PyErr_Print();
+      rc = SPK_EIO;
+    }
+    Py_DECREF(out);
+  }
+  if (!o->s) {
+    rc = SPK_STREAM_PAUSE; /* Python already ended or aborted it */
+  } else if (rc == SPK_STREAM_END || rc < 0) {
+    st_release(o); /* the core ends/aborts it for us */
+  }
+  Py_DECREF(o);
+  PyGILState_Release(g);
+  return rc;
+}
+
+static void st_cancel(spk_stream_t *s, void *ud) {
+  PyGILState_STATE g = PyGILState_Ensure();
+  StreamObject *o = ud;
+  Py_INCREF(o);
+  PyObject *out = PyObject_CallMethod(o->producer, "cancel", "O", (PyObject *)o);
+  if (!out) PyErr_Print();
+  Py_XDECREF(out);
+  if (o->s) {
+    spk_stream_abort(o->s);
+    st_release(o);
+  }
+  Py_DECREF(o);
+  PyGILState_Release(g);
+}
+
+/* body = ("stream" | "sse", producer, pull: bool, keepalive_ms) */
+static int apply_stream(spk_res_t *res, PyObject *spec) {
+  if (PyTuple_GET_SIZE(spec) != 4) {
+    PyErr_SetString(PyExc_TypeError, "stream body must be (kind, producer, pull, keepalive_ms)");
+    return -1;
+  }
+  const char *kind = PyUnicode_AsUTF8(PyTuple_GET_ITEM(spec, 0));
+  if (!kind) return -1;
+  int pull = PyObject_IsTrue(PyTuple_GET_ITEM(spec, 2));
+  long keepalive = PyLong_AsLong(PyTuple_GET_ITEM(spec, 3));
+  if (pull < 0 || (keepalive == -1 && PyErr_Occurred())) return -1;
+  StreamObject *o = PyObject_New(StreamObject, &StreamType);
+  if (!o) return -1;
+  o->s = NULL;
+  o->held = 0;
+  o->producer = PyTuple_GET_ITEM(spec, 1);
+  Py_INCREF(o->producer);
+  int rc;
+  spk_stream_t *s = NULL;
+  if (strcmp(kind, "sse") == 0) {
+    spk_sse_options_t so = {pull ? st_pull : NULL, st_cancel, o, 0, (int32_t)keepalive};
+    rc = spk_res_sse(res, &so, &s);
+  } else {
+    spk_stream_options_t so;
+    memset(&so, 0, sizeof so);
+    so.pull = pull ? st_pull : NULL;
+    so.cancel = st_cancel;
+    so.user_data = o;
+    rc = spk_res_stream(res, &so, &s);
+  }
+  if (rc != 0) {
+    Py_DECREF(o);
+    PyErr_Format(PyExc_RuntimeError, "stream: %s", spk_strerror(rc));
+    return -1;
+  }
+  o->s = s;
+  o->held = 1; /* the reference we created becomes the callbacks' */
+  PyObject *out = PyObject_CallMethod(o->producer, "start", "O", (PyObject *)o);
+  if (!out) {
+    PyErr_Print(); /* the stream is set up: a failing start aborts it, not the reply */
+    if (o->s) {
+      spk_stream_abort(o->s);
+      st_release(o);
+    }
+    return 0;
+  }
+  Py_DECREF(out);
+  return 0;
+}
+
+static PyObject *st_write(StreamObject *o, PyObject *data) {
+  Py_ssize_t len;
+  const char *b = text_of(data, &len);
+  if (!b) return NULL;
+  if (!o->s) return PyLong_FromLong(SPK_ECLOSED);
+  return PyLong_FromLong(spk_stream_write(o->s, b, (size_t)len));
+}
+
+/* send_event(data, event, id, retry_ms, comment): None for absent fields. */
+static PyObject *st_send_event(StreamObject *o, PyObject *args) {
+  PyObject *data, *event, *id, *comment;
+  long long retry;
+  if (!PyArg_ParseTuple(args, "OOOLO", &data, &event, &id, &retry, &comment)) return NULL;
+  if (!o->s) return PyLong_FromLong(SPK_ECLOSED);
+  int rc = 0;
+  if (comment != Py_None) {
+    const char *c = PyUnicode_AsUTF8(comment);
+    if (!c) return NULL;
+    rc = spk_sse_comment(o->s, c);
+    if (rc != 0 || (data == Py_None && event == Py_None && id == Py_None && retry <= 0))
+      return PyLong_FromLong(rc);
+  }
+  spk_sse_event_t ev;
+  memset(&ev, 0, sizeof ev);
+  Py_ssize_t n = 0;
+  if (data != Py_None && !(ev.data = text_of(data, &n))) return NULL;
+  ev.data_len = (size_t)n;
+  if (event != Py_None && !(ev.event = PyUnicode_AsUTF8(event))) return NULL;
+  if (id != Py_None && !(ev.id = PyUnicode_AsUTF8(id))) return NULL;
+  ev.retry_ms = retry;
+  return PyLong_FromLong(spk_sse_send(o->s, &ev));
+}
+
+static PyObject *st_end(StreamObject *o, PyObject *unused) {
+  if (!o->s) return PyLong_FromLong(SPK_ECLOSED);
+  int rc = spk_stream_end(o->s);
+  st_release(o);
+  return PyLong_FromLong(rc);
+}
+
+static PyObject *st_abort(StreamObject *o, PyObject *unused) {
+  if (!o->s) return PyLong_FromLong(SPK_ECLOSED);
+  int rc = spk_stream_abort(o->s);
+  st_release(o);
+  return PyLong_FromLong(rc);
+}
+
+static PyObject *st_resume(StreamObject *o, PyObject *unused) {
+  return PyLong_FromLong(o->s ? spk_stream_resume(o->s) : SPK_ECLOSED);
+}
+
+static PyObject *st_closed(StreamObject *o, void *c) {
+  return PyBool_FromLong(!o->s || spk_stream_is_closed(o->s));
+}
+
+static PyObject *st_buffered(StreamObject *o, void *c) {
+  return PyLong_FromSize_t(o->s ? spk_stream_buffered(o->s) : 0);
+}
+
+static void st_dealloc(StreamObject *o) {
+  Py_XDECREF(o->producer);
+  PyObject_Free(o);
+}
+
+static PyMethodDef st_methods[] = {
+    {"write", (PyCFunction)st_write, METH_O, NULL},
+    {"send_event", (PyCFunction)st_send_event, METH_VARARGS, NULL},
+    {"end", (PyCFunction)st_end, METH_NOARGS, NULL},
+    {"abort", (PyCFunction)st_abort, METH_NOARGS, NULL},
+    {"resume", (PyCFunction)st_resume, METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL}};
+static PyGetSetDef st_getset[] = {{"closed", (getter)st_closed, NULL, NULL, NULL},
+                                  {"buffered", (getter)st_buffered, NULL, NULL, NULL},
+                                  {NULL, NULL, NULL, NULL, NULL}};
+
+static PyTypeObject StreamType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "spikard._spikard.RawStream",
+    .tp_basicsize = sizeof(StreamObject),
+    .tp_dealloc = (destructor)st_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "A streamed response body (the core's spk_stream_t) while it is ours.",
+    .tp_methods = st_methods,
+    .tp_getset = st_getset,
+};
+
+static PyObject *req_last_event_id(ReqObject *r, void *c) {
+  if (!req_live(r)) return NULL;
+  spk_str_t v;
+  if (spk_req_last_event_id(r->req, &v) != SPK_OK) Py_RETURN_NONE;
+  return str_from(v);
+}
+
+/* ------------------------------------------------------------------ WebSocket */
+
+typedef struct {
+  PyObject_HEAD
+  spk_ws_t *ws; /* retained: valid until dealloc */
+} WsObject;
+
+static PyTypeObject WsType;
+
+static PyObject *ws_send(WsObject *w, PyObject *data, int binary) {
+  Py_ssize_t len;
+  const char *b = text_of(data, &len);
+  if (!b) return NULL;
+  spk_ws_t *ws = w->ws;
+  int rc;
+  Py_BEGIN_ALLOW_THREADS
+  rc = binary ? spk_ws_send_binary(ws, b, (size_t)len) : spk_ws_send_text(ws, b, (size_t)len);
+  Py_END_ALLOW_THREADS
+  return PyLong_FromLong(rc);
+}
+static PyObject *ws_send_text(WsObject *w, PyObject *d) { return ws_send(w, d, 0); }
+static PyObject *ws_send_binary(WsObject *w, PyObject *d) { return ws_send(w, d, 1); }
+
+static PyObject *ws_close(WsObject *w, PyObject *args) {
+  int code = 1000;
+  const char *reason = "";
+  if (!PyArg_ParseTuple(args, "|is", &code, &reason)) return NULL;
+  spk_ws_t *ws = w->ws;
+  int rc;
+  Py_BEGIN_ALLOW_THREADS
+  rc = spk_ws_close(ws, code, reason);
+  Py_END_ALLOW_THREADS
+  return PyLong_FromLong(rc);
+}
+
+static PyObject *ws_subprotocol(WsObject *w, void *c) {
+  const char *p = spk_ws_subprotocol(w->ws);
+  if (!p) Py_RETURN_NONE;
+  return PyUnicode_FromString(p);
+}
+
+static void ws_dealloc(WsObject *w) {
+  if (w->ws) spk_ws_release(w->ws);
+  PyObject_Free(w);
+}
+
+static PyMethodDef ws_methods[] = {{"send_text", (PyCFunction)ws_send_text, METH_O, NULL},
+                                   {"send_bytes", (PyCFunction)ws_send_binary, METH_O, NULL},
+                                   {"close", (PyCFunction)ws_close, METH_VARARGS, NULL},
+                                   {NULL, NULL, 0, NULL}};
+static PyGetSetDef ws_getset[] = {{"subprotocol", (getter)ws_subprotocol, NULL, NULL, NULL},
+                                  {NULL, NULL, NULL, NULL, NULL}};
+
+static PyTypeObject WsType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "spikard._spikard.RawWebSocket",
+    .tp_basicsize = sizeof(WsObject),
+    .tp_dealloc = (destructor)ws_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "One WebSocket connection (sends are thread-safe).",
+    .tp_methods = ws_methods,
+    .tp_getset = ws_getset,
+};
+
+/* on_open: entry(raw_ws, request) returns the connection object (.message(is_text, data),
+ * .closed(code, reason)); the request is usable during the call only. */
+static void py_ws_open(spk_ws_t *ws, const spk_req_t *req, void *ud) {
+  PyGILState_STATE g = PyGILState_Ensure();
+  WsObject *w = PyObject_New(WsObject, &WsType);
+  ReqObject *r = w ? req_new((spk_req_t *)req, NULL) : NULL;
+  PyObject *conn = NULL;
+  if (w) {
+    w->ws = ws;
+    spk_ws_retain(ws);
+  }
+  if (r) {
+    conn = PyObject_CallFunctionObjArgs((PyObject *)ud, (PyObject *)w, (PyObject *)r, NULL);
+    r->req = NULL;
+  }
+  if (!conn) {
+    PyErr_Print();
+    spk_ws_close(ws, 1011, "handler failed");
+  } else {
+    spk_ws_set_user_data(ws, conn); /* the core's reference, dropped in on_close */
+  }
+  Py_XDECREF(r);
+  Py_XDECREF(w);
+  PyGILState_Release(g);
+}
+
+static void py_ws_message(spk_ws_t *ws, spk_ws_kind_t kind, const char *data, size_t len,
+                          void *ud) {
+  PyObject *conn = spk_ws_get_user_data(ws);
+  if (!conn) return;
+  PyGILState_STATE g = PyGILState_Ensure();
+  PyObject *d = kind == SPK_WS_TEXT
+                    ? PyUnicode_DecodeUTF8(data, (Py_ssize_t)len, "surrogateescape")
+                    : PyBytes_FromStringAndSize(data, (Py_ssize_t)len);
+  PyObject *out = d ? PyObject_CallMethod(conn, "message", "O", d) : NULL;
+  if (!out) PyErr_Print();
+  Py_XDECREF(out);
+  Py_XDECREF(d);
+  PyGILState_Release(g);
+}
+
+static void py_ws_closed(spk_ws_t *ws, int code, const char *reason, size_t len, void *ud) {
+  PyObject *conn = spk_ws_get_user_data(ws);
+  if (!conn) return;
+  spk_ws_set_user_data(ws, NULL);
+  PyGILState_STATE g = PyGILState_Ensure();
+  PyObject *out = PyObject_CallMethod(conn, "closed", "is#", code, reason ? reason : "",
+                                      (Py_ssize_t)(reason ? len : 0));
+  if (!out) PyErr_Print();
+  Py_XDECREF(out);
+  Py_DECREF(conn);
+  PyGILState_Release(g);
+}
+
+static const spk_ws_callbacks_t py_ws_callbacks = {py_ws_open, py_ws_message, py_ws_closed};
+
+/* websocket(pattern, entry, subprotocols=None, require_subprotocol=False, message_schema=None,
+ *           json_messages=False, max_message_bytes=0, idle_timeout_ms=0, ping_interval_ms=0,
+ *           permessage_deflate=False, origins=None) */
+static PyObject *app_websocket(AppObject *self, PyObject *args, PyObject *kw) {
+  static char *kwlist[] = {"pattern",         "entry",           "subprotocols",
+                           "require_subprotocol", "message_schema", "json_messages",
+                           "max_message_bytes", "idle_timeout_ms", "ping_interval_ms",
+                           "permessage_deflate", "origins", NULL};
+  const char *pattern, *schema = NULL;
+  PyObject *entry, *subs = Py_None, *origins = Py_None;
+  int require = 0, json = 0, deflate = 0;
+  Py_ssize_t max_msg = 0;
+  unsigned int idle = 0, ping = 0;
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "sO|OpzpnIIpO", kwlist, &pattern, &entry, &subs,
+                                   &require, &schema, &json, &max_msg, &idle, &ping, &deflate,
+                                   &origins))
+    return NULL;
+  if (!PyCallable_Check(entry)) return PyErr_Format(PyExc_TypeError, "entry not callable");
+  if (PyList_Append(self->keep, entry) != 0) return NULL;
+  spk_ws_options_t o;
+  spk_ws_options_default(&o);
+  const char **names = NULL, **allowed = NULL;
+  if (names_of(subs, self->keep, &names) != 0) return NULL;
+  if (names_of(origins, self->keep, &allowed) != 0) {
+    PyMem_Free(names);
+    return NULL;
+  }
+  size_t n = 0, na = 0;
+  while (names && names[n]) n++;
+  while (allowed && allowed[na]) na++;
+  o.origins = allowed;
+  o.origin_count = na;
+  o.subprotocols = names;
+  o.subprotocol_count = n;
+  o.require_subprotocol = require;
+  o.message_schema = schema;
+  o.json_messages = json || schema;
+  if (max_msg > 0) o.max_message_bytes = (size_t)max_msg;
+  if (idle) o.idle_timeout_ms = idle;
+  if (ping) o.ping_interval_ms = ping;
+  o.permessage_deflate = deflate;
+  int rc = spk_app_ws_ex(self->app, pattern, &py_ws_callbacks, &o, entry);
+  PyMem_Free(names);
+  PyMem_Free(allowed);
+  if (rc != 0) return app_error(self, rc);
+  Py_RETURN_NONE;
+}
+
+/* ------------------------------------------------------------------ test client: WebSocket */
+
+typedef struct {
+  PyObject_HEAD
+  spk_test_ws_t *ws;
+  PyObject *client; /* the RawTestClient: the connection lives on it */
+} TwsObject;
+
+static PyTypeObject TwsType;
+
+static void tws_free(TwsObject *t) {
+  if (t->ws) {
+    spk_test_ws_t *ws = t->ws;
+    t->ws = NULL;
+    Py_BEGIN_ALLOW_THREADS
+    spk_test_ws_free(ws);
+    Py_END_ALLOW_THREADS
+  }
+}
+
+static void tws_dealloc(TwsObject *t) {
+  tws_free(t);
+  Py_XDECREF(t->client);
+  PyObject_Free(t);
+}
+
+static int tws_live(TwsObject *t) {
+  if (t->ws) return 1;
+  PyErr_SetString(PyExc_RuntimeError, "the WebSocket is closed");
+  return 0;
+}
+
+/* send(opcode, data) */
+static PyObject *tws_send(TwsObject *t, PyObject *args) {
+  int opcode;
+  Py_buffer b;
+  if (!PyArg_ParseTuple(args, "iy*", &opcode, &b)) return NULL;
+  if (!tws_live(t)) {
+    PyBuffer_Release(&b);
+    return NULL;
+  }
+  spk_test_ws_t *ws = t->ws;
+  int rc;
+  Py_BEGIN_ALLOW_THREADS
+  rc = spk_test_ws_send(ws, opcode, b.buf, (size_t)b.len);
+  Py_END_ALLOW_THREADS
+  PyBuffer_Release(&b);
+  return PyLong_FromLong(rc);
+}
+
+/* send_frame(fin, rsv1, opcode, data): any frame, for protocol tests. */
+static PyObject *tws_send_frame(TwsObject *t, PyObject *args) {
+  int fin, rsv1, opcode;
+  Py_buffer b;
+  if (!PyArg_ParseTuple(args, "iiiy*", &fin, &rsv1, &opcode, &b)) return NULL;
+  if (!tws_live(t)) {
+    PyBuffer_Release(&b);
+    return NULL;
+  }
+  spk_test_ws_t *ws = t->ws;
+  int rc;
+  Py_BEGIN_ALLOW_THREADS
+  rc = spk_test_ws_send_frame(ws, fin, rsv1, opcode, b.buf, (size_t)b.len);
+  Py_END_ALLOW_THREADS
+  PyBuffer_Release(&b);
+  return PyLong_FromLong(rc);
+}
+
+static PyObject *tws_send_close(TwsObject *t, PyObject *args) {
+  int code = 1000;
+  const char *reason = "";
+  if (!PyArg_ParseTuple(args, "|is", &code, &reason)) return NULL;
+  if (!tws_live(t)) return NULL;
+  spk_test_ws_t *ws = t->ws;
+  int rc;
+  Py_BEGIN_ALLOW_THREADS
+  rc = spk_test_ws_send_close(ws, code, reason);
+  Py_END_ALLOW_THREADS
+  return PyLong_FromLong(rc);
+}
+
+/* recv(timeout_ms) → (opcode, payload bytes, close_code, close_reason); None on timeout;
+ * raises ConnectionError once the server closed and nothing is left. */
+static PyObject *tws_recv(TwsObject *t, PyObject *arg) {
+  unsigned long ms = PyLong_AsUnsignedLong(arg);
+  if (PyErr_Occurred()) return NULL;
+  if (!tws_live(t)) return NULL;
+  spk_test_ws_t *ws = t->ws;
+  spk_test_ws_frame_t f;
+  memset(&f, 0, sizeof f);
+  int rc;
+  Py_BEGIN_ALLOW_THREADS
+  rc = spk_test_ws_recv(ws, &f, (uint32_t)ms);
+  Py_END_ALLOW_THREADS
+  if (rc == SPK_ETIMEDOUT) Py_RETURN_NONE;
+  if (rc != 0) return PyErr_Format(PyExc_ConnectionError, "websocket: %s", spk_strerror(rc));
+  return Py_BuildValue("(iy#is)", f.opcode, f.data ? f.data : "", (Py_ssize_t)f.len,
+                       f.close_code, f.close_reason ? f.close_reason : "");
+}
+
+static PyObject *tws_close(TwsObject *t, PyObject *unused) {
+  tws_free(t);
+  Py_RETURN_NONE;
+}
+
+static PyObject *tws_server_closed(TwsObject *t, void *c) {
+  return PyBool_FromLong(!t->ws || spk_test_ws_server_closed(t->ws));
+}
+
+static PyMethodDef tws_methods[] = {{"send", (PyCFunction)tws_send, METH_VARARGS, NULL},
+                                    {"send_close", (PyCFunction)tws_send_close, METH_VARARGS, NULL},
+                                    {"send_frame", (PyCFunction)tws_send_frame, METH_VARARGS, NULL},
+                                    {"recv", (PyCFunction)tws_recv, METH_O, NULL},
+                                    {"free", (PyCFunction)tws_close, METH_NOARGS, NULL},
+                                    {NULL, NULL, 0, NULL}};
+static PyGetSetDef tws_getset[] = {{"server_closed", (getter)tws_server_closed, NULL, NULL, NULL},
+                                   {NULL, NULL, NULL, NULL, NULL}};
+
+static PyTypeObject TwsType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "spikard._spikard.RawTestWebSocket",
+    .tp_basicsize = sizeof(TwsObject),
+    .tp_dealloc = (destructor)tws_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "An in-memory WebSocket opened through the test client.",
+    .tp_methods = tws_methods,
+    .tp_getset = tws_getset,
+};
