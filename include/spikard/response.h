@@ -75,6 +75,14 @@ SPK_EXTERN int spk_res_problem(spk_res_t *res, int status, const char *slug, con
  * went away meanwhile the response is discarded and the memory released. */
 SPK_EXTERN int spk_res_end(spk_res_t *res);
 
+/* Complete the response as a failure of its handler instead of spk_res_end — the asynchronous
+ * twin of a handler returning a negative code (a rejected promise, an exception in a coroutine).
+ * Thread-safe, same once-only rule. Whatever the response held is replaced by 500 problem
+ * details (503 + Retry-After for SPK_EQUEUEFULL), the on_error hooks run instead of
+ * on_response, and background tasks the handler spawned are discarded. `error` must be a
+ * negative SPK_E* code (SPK_EINVAL otherwise). */
+SPK_EXTERN int spk_res_fail(spk_res_t *res, int error);
+
 /* The request this response answers (same lifetime). */
 SPK_EXTERN spk_req_t *spk_res_request(spk_res_t *res);
 

@@ -114,6 +114,8 @@ struct spk__exchange {
   const struct spk__mw_ratelimit *ratelimit;
   uint32_t rl_remaining, rl_reset_s;
   struct spk_bg_task *bg; /* background tasks spawned for this request, newest first (bg.c) */
+  struct spk_bg_task *bg_mark; /* ex->bg when the handler started: its own tasks come after */
+  int handler_error; /* spk_res_fail's code (< 0), applied when the response is finished */
   struct spk__ws_upgrade *ws_upgrade; /* a valid WebSocket handshake (101): switch protocols */
   spk__buf_t head_out; /* serialized response head */
   spk__buf_t body_in;  /* request body being received (heap) */

@@ -157,25 +157,29 @@ static int step_route(spk__exchange_t *ex) {
   return SPK__STEP_NEXT;
 }
 
+/* The handler failed with `rc` (returned it, or spk_res_fail): 500 problem details (503 when
+ * the background queue is full), on_error hooks, and the tasks it spawned are dropped — they
+ * follow up on work that did not happen. */
+static void handler_failed(spk__exchange_t *ex, int rc) {
+  if (ex->bg != ex->bg_mark) spk__bg_discard_since(ex, ex->bg_mark);
+  if (rc == SPK_EQUEUEFULL) {
+    spk__res_problem_reset(&ex->res, 503, "service-unavailable", "Service Unavailable",
+                           "The background task queue is full; retry later");
+    spk_res_set_header(&ex->res, "Retry-After", "1");
+  } else {
+    spk__exchange_error(ex, 500, "Internal server error");
+  }
+  ex->origin = SPK__ORIGIN_ERROR;
+}
+
 static int step_handler(spk__exchange_t *ex) {
   const spk__endpoint_t *ep = ex->ep;
   ex->origin = SPK__ORIGIN_HANDLER;
-  struct spk_bg_task *bg_mark = ex->bg;
+  ex->bg_mark = ex->bg;
   int rc = ep->handler(&ex->req, &ex->res, ep->user_data);
   if (rc == SPK_HANDLER_ASYNC) return SPK__STEP_ASYNC;
-  /* The handler failed: answer 500 (503 when the background queue is full) unless it already
-   * ended the response itself; the tasks it spawned follow up on work that did not happen. */
-  if (rc < 0 && !atomic_load(&ex->ended)) {
-    if (ex->bg != bg_mark) spk__bg_discard_since(ex, bg_mark);
-    if (rc == SPK_EQUEUEFULL) {
-      spk__res_problem_reset(&ex->res, 503, "service-unavailable", "Service Unavailable",
-                             "The background task queue is full; retry later");
-      spk_res_set_header(&ex->res, "Retry-After", "1");
-    } else {
-      spk__exchange_error(ex, 500, "Internal server error");
-    }
-    ex->origin = SPK__ORIGIN_ERROR;
-  }
+  /* Unless it already ended the response itself (then spk_res_fail decides). */
+  if (rc < 0 && !atomic_load(&ex->ended)) handler_failed(ex, rc);
   return SPK__STEP_RESPOND;
 }
 
@@ -301,6 +305,7 @@ void spk__pipeline_finish(spk__exchange_t *ex) {
   /* The handler has let go of the response and only this thread holds it: reopen it so that
    * response hooks and middleware use the ordinary setters. */
   atomic_store(&ex->ended, 0);
+  if (ex->handler_error) handler_failed(ex, ex->handler_error);
   if (ep && ep->contract && ex->origin == SPK__ORIGIN_HANDLER)
     spk__contract_check_response(ep->contract, ex);
   if (app->hooks) spk__hooks_run_response(ex);

@@ -225,6 +225,18 @@ SPK_EXTERN int spk_res_problem(spk_res_t *res, int status, const char *slug, con
   return rc;
 }
 
+SPK_EXTERN int spk_res_fail(spk_res_t *res, int error) {
+  if (!res || error >= 0) return SPK_EINVAL;
+  spk__exchange_t *ex = spk__exchange_of_res(res);
+  if (atomic_load(&ex->ended)) return SPK_ESTATE;
+  /* Read by the owner thread in spk__pipeline_finish, after the end's atomic hand-over. Only
+   * the thread that owns the response may end it, so nobody else writes this meanwhile. */
+  ex->handler_error = error;
+  int rc = spk_res_end(res);
+  if (rc != SPK_OK) ex->handler_error = 0;
+  return rc;
+}
+
 SPK_EXTERN int spk_res_end(spk_res_t *res) {
   spk__exchange_t *ex = spk__exchange_of_res(res);
   int expected = 0;

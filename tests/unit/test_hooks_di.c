@@ -411,6 +411,78 @@ static int h_slow(spk_req_t *req, spk_res_t *res, void *ud) {
   return SPK_HANDLER_ASYNC;
 }
 
+/* ---- an asynchronous handler failing: spk_res_fail ---- */
+
+typedef struct fail_job {
+  spk_res_t *res;
+  int error;
+} fail_job_t;
+
+static void *fail_later(void *arg) {
+  fail_job_t *j = arg;
+  sleep_ms(20);
+  /* What the response held is replaced: the failure is the answer. */
+  spk_res_send(j->res, 200, "text/plain", "partial", 7);
+  spk_res_fail(j->res, j->error);
+  return NULL;
+}
+
+static int bg_noop(spk_bg_task_t *task, void *data) {
+  (void)task, (void)data;
+  return 0;
+}
+
+typedef struct async_fail_ctx {
+  trace_t *trace;
+  int error;
+  fail_job_t job;
+  pthread_t th;
+} async_fail_ctx_t;
+
+static int h_fail_async(spk_req_t *req, spk_res_t *res, void *ud) {
+  async_fail_ctx_t *c = ud;
+  note(c->trace, "handler");
+  spk_bg_spawn(req, bg_noop, NULL, NULL); /* follows up on work that will not happen */
+  c->job = (fail_job_t){res, c->error};
+  pthread_create(&c->th, NULL, fail_later, &c->job);
+  return SPK_HANDLER_ASYNC;
+}
+
+static void test_async_failure(void) {
+  trace_t t = {{0}};
+  spk_app_t *app = spk_app_new();
+  hook_ctx_t e = {&t, "onresponse", 0, 0}, f = {&t, "onerror", 0, 0};
+  spk_app_add_hook(app, SPK_HOOK_ON_RESPONSE, add_header_hook, &e);
+  spk_app_add_hook(app, SPK_HOOK_ON_ERROR, add_header_hook, &f);
+  async_fail_ctx_t c = {&t, SPK_EIO, {0}, 0};
+  spk_app_route(app, "GET", "/fail", h_fail_async, &c);
+  spk_test_client_t *tc = spk_test_client_new(app);
+  spk_test_response_t r;
+  CHECK_INT(spk_test_client_get(tc, "GET", "/fail", &r), 0);
+  pthread_join(c.th, NULL);
+  CHECK_INT(r.status, 500);
+  CHECK(strstr(r.body, "Internal server error") != NULL);
+  CHECK_STR(t.log, "handler,onerror"); /* on_error, not on_response */
+  CHECK_STR(spk_test_response_header(&r, "x-hook"), "onerror");
+  spk_test_response_free(&r);
+  CHECK_INT(spk_test_client_drain(tc, 5000), SPK_OK);
+  spk_bg_stats_t st;
+  spk_app_bg_stats(app, &st);
+  CHECK_INT(st.discarded, 1);
+
+  c.error = SPK_EQUEUEFULL; /* the same 503 a synchronous handler gets */
+  t.log[0] = '\0';
+  CHECK_INT(spk_test_client_get(tc, "GET", "/fail", &r), 0);
+  pthread_join(c.th, NULL);
+  CHECK_INT(r.status, 503);
+  CHECK_STR(spk_test_response_header(&r, "retry-after"), "1");
+  spk_test_response_free(&r);
+  spk_test_client_free(tc);
+  spk_app_free(app);
+
+  CHECK_INT(spk_res_fail(NULL, SPK_EIO), SPK_EINVAL);
+}
+
 static void test_request_timeout(void) {
   spk_app_t *app = spk_app_new();
   CHECK_INT(spk_app_configure(app, "{\"request_timeout\":{\"seconds\":0.05}}"), 0);
@@ -459,6 +531,7 @@ int main(void) {
   RUN(test_di_scopes);
   RUN(test_di_errors);
   RUN(test_hook_dependencies);
+  RUN(test_async_failure);
   RUN(test_request_timeout);
   RUN(test_configure_errors);
   return test_report("hooks_di");

@@ -109,6 +109,39 @@ def test_hooks_order_and_short_circuit() -> None:
     assert r.status_code == 401
 
 
+def test_handler_exceptions_go_to_on_error_sync_and_async() -> None:
+    """An uncaught exception fails the handler in the core (spk_res_fail for async ones): the
+    same 500 problem details and on_error hooks, never on_response, whichever kind it is."""
+    app = App()
+    seen: list[str] = []
+
+    @app.on_response
+    def on_response(request: Request, response: ResponseView):
+        seen.append("on_response")
+
+    @app.on_error
+    def on_error(request: Request, response: ResponseView):
+        seen.append(f"on_error {response.status_code}")
+
+    @app.get("/sync")
+    def sync_boom():
+        raise RuntimeError("sync boom")
+
+    @app.get("/async")
+    async def async_boom():
+        await asyncio.sleep(0)
+        raise RuntimeError("async boom")
+
+    c = TestClient(app)
+    for path in ("/sync", "/async"):
+        seen.clear()
+        r = c.get(path)
+        assert r.status_code == 500, path
+        assert r.headers["content-type"].startswith("application/problem+json"), path
+        assert "boom" not in r.text, path  # no traceback outside debug mode
+        assert seen == ["on_error 500"], (path, seen)
+
+
 def test_hook_exception_is_500_not_a_crash() -> None:
     app = App()
 

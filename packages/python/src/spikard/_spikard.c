@@ -10,6 +10,8 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <limits.h>
+
 #include <spikard/app.h>
 #include <spikard/background.h>
 #include <spikard/di.h>
@@ -298,15 +300,30 @@ static PyObject *req_set_body(ReqObject *r, PyObject *body) {
   Py_RETURN_NONE;
 }
 
-/* Finish an async response: fill it from `reply` (or a 500 when that fails) and end it. */
+/* Finish an async response: fill it from `reply` (or a 500 when that fails) and end it. A
+ * reply of False (an uncaught exception, already logged) or a negative int (SPK_EQUEUEFULL…)
+ * ends it as a handler failure, exactly as a sync handler returning that: the core's 500 (or
+ * 503) and the on_error hooks. */
 static void req_finish(ReqObject *r, PyObject *reply) {
   spk_res_t *res = r->res;
-  if (!reply || apply_reply(res, reply) != 0) reply_internal_error(res);
+  int failure = 0;
+  if (reply == Py_False) {
+    failure = SPK_EIO;
+  } else if (reply && PyLong_CheckExact(reply)) {
+    long code = PyLong_AsLong(reply);
+    if (PyErr_Occurred()) PyErr_Clear();
+    failure = code < 0 && code > INT_MIN ? (int)code : SPK_EIO;
+  } else if (!reply || apply_reply(res, reply) != 0) {
+    reply_internal_error(res);
+  }
   r->req = NULL;
   r->res = NULL;
   r->owned = 0;
   Py_BEGIN_ALLOW_THREADS
-  spk_res_end(res);
+  if (failure)
+    spk_res_fail(res, failure);
+  else
+    spk_res_end(res);
   Py_END_ALLOW_THREADS
 }
 

@@ -245,7 +245,7 @@ class _Route:
                 try:
                     reply = _render(await fn(**kw), status)
                 except Exception as exc:
-                    reply = await app._error_reply_async(raw, exc)
+                    reply = await app._error_reply_async(raw, exc, failed=True)
                 raw.send(reply)
 
             _aio.submit(run)
@@ -543,9 +543,17 @@ class App:
         except Exception as exc2:
             return self._builtin_error(exc2)
 
-    async def _error_reply_async(self, raw: Any, exc: BaseException) -> tuple:
+    async def _error_reply_async(self, raw: Any, exc: BaseException, failed: bool = False) -> Any:
+        """As _error_reply, for async handlers: with `failed`, an unhandled exception ends the
+        response as a handler failure (False / EQUEUEFULL → spk_res_fail), so async and sync
+        handlers get the same 500 or 503 and the same on_error hooks."""
         h = self._find_exception_handler(exc)
+        if h is None and failed and isinstance(exc, QueueFull):
+            return EQUEUEFULL
         if h is None:
+            if failed and not self.debug and not isinstance(exc, (HTTPException, ConversionError)):
+                log.error("unhandled exception in handler", exc_info=exc)
+                return False
             return self._builtin_error(exc)
         try:
             r = h(Request(raw), exc)
