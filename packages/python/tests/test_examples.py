@@ -134,3 +134,9 @@ def test_realtime_app_through_test_client() -> None:
         assert b.receive_json() == {"from": "bob", "text": "hi"}
         a.send_json({"nope": 1})
         assert a.receive_json() == {"error": "Message validation failed"}
+
+
+def test_every_example_is_exercised() -> None:
+    """A new file in examples/python/ needs a test here (or in test_seeds.py)."""
+    covered = {"todo_app", "realtime_app", "seeds_quickstart"}
+    assert {p.stem for p in EXAMPLES.glob("*.py")} <= covered

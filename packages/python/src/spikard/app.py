@@ -272,6 +272,8 @@ class App:
             self.configure(config)
             if config.max_body_size is not None:
                 self._raw.set_limits(max_body_bytes=config.max_body_size)
+        from . import decorators
+        decorators._adopt(self)  # module-level @get/@post… register here from now on
 
     # ------------------------------------------------------------ configuration
     def configure(self, config: ServerConfig | dict) -> None:

@@ -51,7 +51,8 @@ class Param:
         description: str | None = None,
         schema: dict | None = None,
     ) -> None:
-        self.default = default
+        # `Query(...)`: Ellipsis means required, as in FastAPI and the original Spikard.
+        self.default = REQUIRED if default is Ellipsis else default
         self.alias = alias
         self.description = description
         self.extra = {
