@@ -4,6 +4,10 @@
 set -euo pipefail
 dir="$(cd "$(dirname "$0")/../tests" && pwd)"
 stamp="$dir/node_modules/.spikard-stamp"
+# ctest runs the Node tests in parallel and each calls this: one installs (npm ci replaces
+# node_modules wholesale), the others wait for it instead of reading a half-written tree.
+exec 9>"$dir/.node_deps.lock"
+flock 9
 if [ ! -f "$stamp" ] || [ "$dir/package-lock.json" -nt "$stamp" ] || [ "$dir/package.json" -nt "$stamp" ]; then
   (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/tmp/spikard-npm.log 2>&1 \
      || npm install --no-audit --no-fund --loglevel=error >>/tmp/spikard-npm.log 2>&1) || {

@@ -13,6 +13,7 @@ run_gcc() {
   stage "gcc -Werror, RelWithDebInfo: ctest"
   CC=gcc cmake -S . -B build "${common[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
   cmake --build build -j "$jobs"
+  scripts/node_deps.sh >/dev/null # npm packages of the browser/interop tests, once, before ctest
   ctest --test-dir build --output-on-failure -j "$jobs"
   stage "fixture conformance (in-process + loopback)"
   scripts/conformance.sh build
@@ -23,6 +24,7 @@ run_asan() {
   stage "gcc ASan+UBSan: ctest"
   CC=gcc cmake -S . -B build-asan "${common[@]}" -DCMAKE_BUILD_TYPE=Debug -DSPK_SANITIZE=ON >/dev/null
   cmake --build build-asan -j "$jobs"
+  scripts/node_deps.sh >/dev/null
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --test-dir build-asan --output-on-failure -j "$jobs"
   stage "fixture conformance under ASan+UBSan"
