@@ -1,0 +1,129 @@
+// The app: routes with their contracts, middleware configuration, dispatch of the core's
+// exchanges to JS handlers, and the network server.
+import { native } from './native.js';
+import { Request } from './request.js';
+import { Response, encode, problemFor } from './response.js';
+import { toJsonSchema, toParameters } from './schema.js';
+
+export const handleOf = Symbol('spikard.handle');
+
+const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
+
+function sendResult(h, value) {
+  let out;
+  try {
+    out = encode(value);
+  } catch (err) {
+    out = problemFor(err);
+  }
+  native.respond(h, out[0], out[1], out[2]);
+}
+
+function sendError(h, err) {
+  const out = problemFor(err);
+  native.respond(h, out[0], out[1], out[2]);
+}
+
+// A WHATWG Response (globalThis.Response) is read fully, then sent like ours.
+async function fromFetchResponse(r) {
+  const body = Buffer.from(await r.arrayBuffer());
+  return new Response(body.length ? body : undefined, { status: r.status, headers: [...r.headers] });
+}
+
+function finish(h, value) {
+  if (typeof globalThis.Response === 'function' && value instanceof globalThis.Response) {
+    fromFetchResponse(value).then((v) => sendResult(h, v), (e) => sendError(h, e));
+  } else {
+    sendResult(h, value);
+  }
+}
+
+export class Spikard {
+  #routes = [];
+
+  /** @param {object} [config] middleware sections of spk_app_configure (docs/middleware.md) */
+  constructor(config) {
+    this[handleOf] = native.createApp((index, raw, h) => this.#dispatch(index, raw, h));
+    if (config) this.configure(config);
+  }
+
+  #dispatch(index, raw, h) {
+    const route = this.#routes[index];
+    try {
+      const out = route.handler(new Request(raw));
+      if (out && typeof out.then === 'function') out.then((v) => finish(h, v), (e) => sendError(h, e));
+      else finish(h, out);
+    } catch (err) {
+      sendError(h, err);
+    }
+  }
+
+  /** Middleware configuration (JSON sections of docs/middleware.md), before serving. */
+  configure(config) {
+    native.configure(this[handleOf], typeof config === 'string' ? config : JSON.stringify(config));
+    return this;
+  }
+
+  /**
+   * The seeds' registration form: {method, path, handler_name, request_schema,
+   * response_schema, parameter_schema, is_async} plus the handler.
+   */
+  addRoute(meta, handler) {
+    if (typeof handler !== 'function') throw new TypeError('spikard: handler must be a function');
+    const method = String(meta.method || 'GET').toUpperCase();
+    const opts = {};
+    const body = toJsonSchema(meta.request_schema ?? meta.body_schema ?? meta.body);
+    const resp = toJsonSchema(meta.response_schema ?? meta.response);
+    const params = toParameters(meta.parameter_schema ?? meta.parameters);
+    if (body) opts.body_schema = JSON.stringify(body);
+    if (resp) opts.response_schema = JSON.stringify(resp);
+    if (params) opts.parameters = JSON.stringify(params);
+    if (meta.middleware) opts.middleware = JSON.stringify(meta.middleware);
+    const limit = meta.max_body_bytes ?? meta.maxBodyBytes;
+    if (limit) opts.max_body_bytes = limit;
+    const index = this.#routes.length;
+    native.addRoute(this[handleOf], method, meta.path, index,
+      Object.keys(opts).length ? opts : null);
+    this.#routes.push({ method, path: meta.path, name: meta.handler_name ?? handler.name, handler });
+    return this;
+  }
+
+  /** Registered routes (method, path, handler name), in order. */
+  get routes() {
+    return this.#routes.map(({ method, path, name }) => ({ method, path, handler_name: name }));
+  }
+
+  /**
+   * Start serving on the core's own server (its worker threads; handlers run on this thread).
+   * @returns {Promise<{port: number, close(): Promise<void>}>}
+   */
+  async listen({ host = '127.0.0.1', port = 8000, workers = 1 } = {}) {
+    const s = native.listen(this[handleOf], host, port, workers);
+    return {
+      port: native.serverPort(s),
+      host,
+      close: () => native.serverClose(s),
+    };
+  }
+
+  /** listen() until SIGINT/SIGTERM, then a graceful close. */
+  async run(options = {}) {
+    const server = await this.listen(options);
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      server.close();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    return server;
+  }
+}
+
+for (const m of METHODS) {
+  // app.get(path, handler) / app.get(path, options, handler)
+  Spikard.prototype[m.toLowerCase()] = function (path, options, handler) {
+    if (typeof options === 'function') [options, handler] = [{}, options];
+    return this.addRoute({ ...options, method: m, path }, handler);
+  };
+}
