@@ -12,7 +12,7 @@ const candidates = [
   path.join(here, '..', 'build', 'spikard.node'),
   path.join(here, '..', '..', '..', 'build', 'node', 'spikard.node'),
 ].filter(Boolean);
-const found = candidates.find((p) => existsSync(p));
+const found = candidates.map((p) => path.resolve(p)).find((p) => existsSync(p));
 if (!found) {
   throw new Error(
     `spikard: native addon not found (looked in ${candidates.join(', ')}); ` +

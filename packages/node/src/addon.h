@@ -24,6 +24,7 @@ struct spkn_app {
   spk_app_t *app;
   napi_threadsafe_function tsfn; /* calls the JS dispatcher; NULL until the first server/client */
   int tsfn_refs;                 /* running servers keep Node's loop alive */
+  int dying;                     /* freed when the threadsafe function is finalized */
   int users;                     /* the JS app object + live servers/test clients */
   spkn_route_t **routes;
   size_t route_count, route_cap;

@@ -33,13 +33,23 @@ napi_status spkn_wrap(napi_env env, void *p, napi_finalize fin, napi_value *out)
   return napi_type_tag_object(env, *out, &spkn_tag);
 }
 
-static void app_free(spkn_app_t *a) {
-  if (a->tsfn) napi_release_threadsafe_function(a->tsfn, napi_tsfn_abort);
+static void app_destroy(spkn_app_t *a) {
   if (a->dispatch) napi_delete_reference(a->env, a->dispatch);
   for (size_t i = 0; i < a->route_count; i++) free(a->routes[i]);
   free(a->routes);
   spk_app_free(a->app);
   free(a);
+}
+
+/* With a threadsafe function the memory goes in its finalizer (tsfn_finalize), which Node runs
+ * after the aborted queue has been drained. */
+static void app_free(spkn_app_t *a) {
+  if (a->tsfn) {
+    a->dying = 1;
+    napi_release_threadsafe_function(a->tsfn, napi_tsfn_abort);
+    return;
+  }
+  app_destroy(a);
 }
 
 void spkn_app_unuse(spkn_app_t *a) {
@@ -52,13 +62,23 @@ static void app_finalize(napi_env env, void *data, void *hint) {
   spkn_app_unuse(data);
 }
 
+/* Node destroys threadsafe functions itself when the environment is torn down, possibly before
+ * the app's own finalizer runs: forget it then, never release it twice. */
+static void tsfn_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  spkn_app_t *a = data;
+  a->tsfn = NULL;
+  if (a->dying) app_destroy(a);
+}
+
 napi_status spkn_app_ensure_tsfn(napi_env env, spkn_app_t *a) {
   if (a->tsfn) return napi_ok;
   napi_value fn, name;
   napi_status st = napi_get_reference_value(env, a->dispatch, &fn);
   if (st != napi_ok) return st;
   napi_create_string_utf8(env, "spikard.dispatch", NAPI_AUTO_LENGTH, &name);
-  st = napi_create_threadsafe_function(env, fn, NULL, name, 0, 1, NULL, NULL, a, spkn_call_js,
+  st = napi_create_threadsafe_function(env, fn, NULL, name, 0, 1, a, tsfn_finalize, a, spkn_call_js,
                                        &a->tsfn);
   if (st != napi_ok) return st;
   /* Only running servers keep the process alive; a test client's async work does for itself. */

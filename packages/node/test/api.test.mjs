@@ -1,0 +1,167 @@
+// The public API on the in-memory pipeline: routes, contracts (JSON Schema and Zod), request
+// accessors, return values, errors, middleware configuration.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { z } from 'zod';
+import { Spikard, TestClient, Response, HttpError } from '../lib/index.js';
+
+test('plain values, strings, bytes, undefined and Response objects', async () => {
+  const app = new Spikard();
+  app.get('/json', () => ({ message: 'hi', n: [1, 2] }));
+  app.get('/text', () => 'plain');
+  app.get('/bytes', () => Buffer.from([0, 1, 2]));
+  app.get('/none', () => undefined);
+  app.post('/created', () => new Response({ id: 7 }, { status: 201, headers: { 'X-Id': '7' } }));
+  app.get('/cookies', () => new Response('ok', { headers: [['Set-Cookie', 'a=1'], ['Set-Cookie', 'b=2']] }));
+  app.get('/fetch', () => new globalThis.Response('from fetch', { status: 202 }));
+  const c = new TestClient(app);
+  let r = await c.get('/json');
+  assert.equal(r.status, 200);
+  assert.equal(r.headers['content-type'], 'application/json');
+  assert.deepEqual(r.json(), { message: 'hi', n: [1, 2] });
+  r = await c.get('/text');
+  assert.equal(r.text(), 'plain');
+  assert.match(r.headers['content-type'], /^text\/plain/);
+  r = await c.get('/bytes');
+  assert.deepEqual([...r.body], [0, 1, 2]);
+  r = await c.get('/none');
+  assert.equal(r.status, 204);
+  r = await c.post('/created');
+  assert.equal(r.status, 201);
+  assert.equal(r.headers['x-id'], '7');
+  assert.deepEqual(r.json(), { id: 7 });
+  r = await c.get('/cookies');
+  assert.deepEqual(r.headerList.filter(([k]) => k === 'set-cookie').map(([, v]) => v), ['a=1', 'b=2']);
+  r = await c.get('/fetch');
+  assert.equal(r.status, 202);
+  assert.equal(r.text(), 'from fetch');
+});
+
+test('seeds form: addRoute with metadata, async handler, raw JSON Schema', async () => {
+  const app = new Spikard();
+  app.addRoute({
+    method: 'POST', path: '/users', handler_name: 'createUser', is_async: true,
+    request_schema: { type: 'object', properties: { name: { type: 'string', minLength: 1 } },
+      required: ['name'] },
+    response_schema: { type: 'object', properties: { id: { type: 'integer' } }, required: ['id'] },
+  }, async (req) => {
+    await new Promise((r) => setTimeout(r, 5));
+    return { id: 1, name: req.json().name };
+  });
+  assert.deepEqual(app.routes, [{ method: 'POST', path: '/users', handler_name: 'createUser' }]);
+  const c = new TestClient(app);
+  let r = await c.post('/users', { json: { name: 'ada' } });
+  assert.equal(r.status, 200);
+  assert.deepEqual(r.json(), { id: 1, name: 'ada' });
+  r = await c.post('/users', { json: { name: '' } });
+  assert.equal(r.status, 422);
+  const p = r.json();
+  assert.equal(p.status, 422);
+  assert.deepEqual(p.errors.map((e) => e.loc), [['body', 'name']]);
+});
+
+test('response schema: a non-conforming body is never sent', async () => {
+  const app = new Spikard();
+  app.get('/bad', { response_schema: z.object({ id: z.number().int() }) }, () => ({ id: 'x' }));
+  const r = await new TestClient(app).get('/bad');
+  assert.equal(r.status, 500);
+  assert.match(r.json().type, /response-validation-error/);
+});
+
+test('Zod body and parameter schemas, coerced values on the request', async () => {
+  const app = new Spikard();
+  const Item = z.object({ name: z.string(), price: z.number().positive(), tags: z.array(z.string()).optional() });
+  app.post('/items/{id:int}', {
+    body: Item,
+    parameters: {
+      query: z.object({ limit: z.number().int().max(100), verbose: z.boolean() }).partial({ verbose: true }),
+      headers: { 'X-Token': { type: 'string', minLength: 3 } },
+    },
+  }, (req) => ({ id: req.params.id, limit: req.query.limit, token: req.headers['x-token'], item: req.json() }));
+  const c = new TestClient(app);
+  let r = await c.post('/items/42?limit=10', { json: { name: 'pen', price: 2.5 }, headers: { 'X-Token': 'abcd' } });
+  assert.equal(r.status, 200, r.text());
+  assert.deepEqual(r.json(), { id: 42, limit: 10, token: 'abcd', item: { name: 'pen', price: 2.5 } });
+  r = await c.post('/items/42?limit=1', { json: { name: 'pen', price: -1 }, headers: { 'X-Token': 'abcd' } });
+  assert.equal(r.status, 422);
+  assert.deepEqual(r.json().errors.map((e) => e.loc.join('.')), ['body.price']);
+  r = await c.post('/items/42?limit=1000', { json: { name: 'pen', price: 1 }, headers: { 'X-Token': 'ab' } });
+  assert.equal(r.status, 422);
+  const locs = r.json().errors.map((e) => e.loc.join('.')).sort();
+  assert.deepEqual(locs, ['headers.x-token', 'query.limit']);
+  r = await c.post('/items/x?limit=1', { json: { name: 'pen', price: 1 }, headers: { 'X-Token': 'abcd' } });
+  assert.equal(r.status, 422);
+});
+
+test('request accessors: params, query, headers, cookies, body bytes', async () => {
+  const app = new Spikard();
+  app.put('/echo/{name}', (req) => ({
+    method: req.method, path: req.path, name: req.params.name, q: req.query,
+    agent: req.headers['x-agent'], session: req.cookies.session, len: req.body.length, text: req.text(),
+  }));
+  const r = await new TestClient(app).put('/echo/b%20c', {
+    query: { a: '1', tag: ['x', 'y'] }, headers: { 'X-Agent': 't' }, cookies: { session: 's1' }, body: 'hello',
+  });
+  assert.deepEqual(r.json(), { method: 'PUT', path: '/echo/b c', name: 'b c', q: { a: '1', tag: ['x', 'y'] },
+    agent: 't', session: 's1', len: 5, text: 'hello' });
+});
+
+test('errors: thrown, rejected, HttpError, unserializable, bad headers — 500/4xx problems, no crash', async () => {
+  const app = new Spikard();
+  app.get('/throw', () => { throw new Error('secret detail'); });
+  app.get('/reject', async () => { throw new TypeError('nope'); });
+  app.get('/http', () => { throw new HttpError(409, 'already there', { extra: { id: 3 } }); });
+  app.get('/bigint', () => ({ n: 1n }));
+  app.get('/badheader', () => new Response('x', { headers: { 'Bad Name': 'v' } }));
+  app.get('/nonerror', () => Promise.reject('a string'));
+  const c = new TestClient(app);
+  for (const p of ['/throw', '/reject', '/bigint', '/badheader', '/nonerror']) {
+    const r = await c.get(p);
+    assert.equal(r.status, 500, p);
+    assert.match(r.headers['content-type'], /problem\+json/, p);
+    assert.ok(!r.text().includes('secret'), p);
+  }
+  const r = await c.get('/http');
+  assert.equal(r.status, 409);
+  assert.deepEqual(r.json(), { type: 'https://spikard.dev/errors/conflict', title: 'Conflict', status: 409,
+    detail: 'already there', id: 3 });
+});
+
+test('routing errors come from the core: 404, 405 with Allow, HEAD from GET', async () => {
+  const app = new Spikard();
+  app.get('/only-get', () => ({ ok: true }));
+  const c = new TestClient(app);
+  assert.equal((await c.get('/missing')).status, 404);
+  const r = await c.delete('/only-get');
+  assert.equal(r.status, 405);
+  assert.match(r.headers.allow, /GET/);
+  const h = await c.head('/only-get');
+  assert.equal(h.status, 200);
+  assert.equal(h.body.length, 0);
+});
+
+test('registration errors are thrown with the core reason', () => {
+  const app = new Spikard();
+  app.get('/a/{id}', () => 1);
+  assert.throws(() => app.get('/a/{id}', () => 2), /SPK_EEXIST|exist/i);
+  assert.throws(() => app.post('/b', { body: { type: 'nonsense-type' } }, () => 1));
+  assert.throws(() => app.get('/c', 'not a function'), TypeError);
+  assert.throws(() => app.configure({ compression: { gzip: 'maybe' } }));
+});
+
+test('middleware configuration: request ids and compression', async () => {
+  const app = new Spikard({ request_id: { enabled: true }, compression: { gzip: true, min_size: 10 } });
+  app.get('/big', () => ({ text: 'x'.repeat(2000) }));
+  const r = await new TestClient(app).get('/big', { headers: { 'Accept-Encoding': 'gzip' } });
+  assert.equal(r.status, 200);
+  assert.equal(r.headers['content-encoding'], 'gzip');
+  assert.ok(r.headers['x-request-id']);
+});
+
+test('many concurrent async requests through one client', async () => {
+  const app = new Spikard();
+  app.get('/n/{i:int}', async (req) => { await new Promise((r) => setImmediate(r)); return { i: req.params.i }; });
+  const c = new TestClient(app);
+  const rs = await Promise.all(Array.from({ length: 50 }, (_, i) => c.get(`/n/${i}`)));
+  assert.deepEqual(rs.map((r) => r.json().i), Array.from({ length: 50 }, (_, i) => i));
+});

@@ -1,0 +1,29 @@
+// The network server: real sockets (127.0.0.1, port 0), fetch as the client.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Spikard } from '../lib/index.js';
+
+test('listen, serve sync/async/failing handlers concurrently, close gracefully', async () => {
+  const app = new Spikard();
+  app.get('/json', () => ({ message: 'hi' }));
+  app.get('/slow', async () => { await new Promise((r) => setTimeout(r, 30)); return 'done'; });
+  app.post('/echo', { body: { type: 'object' } }, (req) => req.json());
+  app.get('/boom', () => { throw new Error('x'); });
+  const server = await app.listen({ host: '127.0.0.1', port: 0 });
+  try {
+    assert.ok(server.port > 0);
+    const base = `http://127.0.0.1:${server.port}`;
+    const [a, b, c, d] = await Promise.all([
+      fetch(`${base}/json`), fetch(`${base}/slow`),
+      fetch(`${base}/echo`, { method: 'POST', body: '{"k":1}', headers: { 'content-type': 'application/json' } }),
+      fetch(`${base}/boom`)]);
+    assert.deepEqual(await a.json(), { message: 'hi' });
+    assert.equal(await b.text(), 'done');
+    assert.deepEqual(await c.json(), { k: 1 });
+    assert.equal(d.status, 500);
+    const many = await Promise.all(Array.from({ length: 40 }, () => fetch(`${base}/json`).then((r) => r.status)));
+    assert.ok(many.every((s) => s === 200));
+  } finally {
+    await server.close();
+  }
+});
