@@ -94,16 +94,20 @@ export class Spikard {
   }
 
   /**
-   * Start serving on the core's own server (its worker threads; handlers run on this thread).
-   * @returns {Promise<{port: number, close(): Promise<void>}>}
+   * Start serving. engine 'node' (default): the core's connections run on Node's own event
+   * loop and handlers are called directly, no thread hop. engine 'threads': the core's server
+   * with `workers` threads of its own (parsing, routing and validation there in parallel),
+   * handlers handed to this thread.
+   * @returns {Promise<{port: number, host: string, close(): Promise<void>}>}
    */
-  async listen({ host = '127.0.0.1', port = 8000, workers = 1 } = {}) {
+  async listen({ host = '127.0.0.1', port = 8000, workers = 1, engine = 'node' } = {}) {
+    if (engine === 'node') {
+      const s = native.listenOnLoop(this[handleOf], host, port);
+      return { port: native.loopPort(s), host, engine, close: () => native.loopClose(s) };
+    }
+    if (engine !== 'threads') throw new TypeError(`spikard: unknown engine "${engine}"`);
     const s = native.listen(this[handleOf], host, port, workers);
-    return {
-      port: native.serverPort(s),
-      host,
-      close: () => native.serverClose(s),
-    };
+    return { port: native.serverPort(s), host, engine, close: () => native.serverClose(s) };
   }
 
   /** listen() until SIGINT/SIGTERM, then a graceful close. */

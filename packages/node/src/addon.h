@@ -9,6 +9,7 @@
 #define SPK_NODE_ADDON_H
 
 #include <node_api.h>
+#include <pthread.h>
 
 #include "spikard/app.h"
 
@@ -20,7 +21,8 @@ typedef struct spkn_route {
 } spkn_route_t;
 
 struct spkn_app {
-  napi_env env; /* the environment that owns the app (JS thread) */
+  napi_env env;          /* the environment that owns the app */
+  pthread_t js_thread;   /* its thread: handlers called there run JS directly */
   spk_app_t *app;
   napi_threadsafe_function tsfn; /* calls the JS dispatcher; NULL until the first server/client */
   int tsfn_refs;                 /* running servers keep Node's loop alive */
@@ -49,6 +51,7 @@ napi_status spkn_init_app(napi_env env, napi_value exports);
 napi_status spkn_init_respond(napi_env env, napi_value exports);
 napi_status spkn_init_testclient(napi_env env, napi_value exports);
 napi_status spkn_init_server(napi_env env, napi_value exports);
+napi_status spkn_init_loop(napi_env env, napi_value exports);
 
 /* request.c: the C handler every JS route uses, and the JS-thread half of it. */
 int spkn_route_handler(spk_req_t *req, spk_res_t *res, void *user_data);

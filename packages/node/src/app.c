@@ -111,6 +111,7 @@ static napi_value js_create_app(napi_env env, napi_callback_info info) {
   }
   a->users = 1;
   a->env = env;
+  a->js_thread = pthread_self();
   if (napi_create_reference(env, argv[0], 1, &a->dispatch) != napi_ok ||
       spkn_wrap(env, a, app_finalize, &out) != napi_ok) {
     app_free(a);

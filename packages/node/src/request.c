@@ -5,6 +5,7 @@
  * request object, hands it to the JS dispatcher with a response handle, and the JS side answers
  * through respond(). Every exchange is ended exactly once: by respond(), or with a 500 problem
  * when the dispatcher throws, or (safety net) when the handle is collected unanswered. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,15 +18,22 @@ typedef struct spkn_call {
   spk_req_t *req;
   spk_res_t *res;
   int ended;
+  int in_handler; /* called directly from the core: the handler's return ends the response */
 } spkn_call_t;
+
+static void end(spkn_call_t *c) {
+  c->ended = 1;
+  if (!c->in_handler) spk_res_end(c->res);
+}
 
 static void end_problem(spkn_call_t *c, int status, const char *slug, const char *title,
                         const char *detail) {
   if (c->ended) return;
-  c->ended = 1;
   spk_res_problem(c->res, status, slug, title, detail);
-  spk_res_end(c->res);
+  end(c);
 }
+
+static void dispatch(napi_env env, napi_value js_cb, spkn_call_t *c);
 
 int spkn_route_handler(spk_req_t *req, spk_res_t *res, void *user_data) {
   spkn_route_t *r = user_data;
@@ -34,6 +42,24 @@ int spkn_route_handler(spk_req_t *req, spk_res_t *res, void *user_data) {
   c->route = r;
   c->req = req;
   c->res = res;
+  if (pthread_equal(pthread_self(), r->app->js_thread)) {
+    /* The driver on Node's loop (loop.c): call JS now. A handler that answers synchronously
+     * (respond() before returning) completes the exchange here; otherwise it is async. */
+    napi_env env = r->app->env;
+    napi_handle_scope hs;
+    napi_value fn;
+    if (napi_open_handle_scope(env, &hs) != napi_ok) {
+      free(c);
+      return SPK_ENOMEM;
+    }
+    c->in_handler = 1;
+    if (napi_get_reference_value(env, r->app->dispatch, &fn) == napi_ok) dispatch(env, fn, c);
+    else end_problem(c, 500, "internal-server-error", "Internal Server Error", "dispatcher");
+    c->in_handler = 0;
+    int done = c->ended; /* `c` is owned by its JS handle now, alive until collected */
+    napi_close_handle_scope(env, hs);
+    return done ? SPK_HANDLER_DONE : SPK_HANDLER_ASYNC;
+  }
   if (!r->app->tsfn ||
       napi_call_threadsafe_function(r->app->tsfn, c, napi_tsfn_blocking) != napi_ok) {
     free(c);
@@ -120,6 +146,12 @@ void spkn_call_js(napi_env env, napi_value js_cb, void *context, void *data) {
     free(c);
     return;
   }
+  dispatch(env, js_cb, c);
+  napi_close_handle_scope(env, scope);
+}
+
+/* Calls dispatch(routeIndex, request, responseHandle); the handle owns `c` from then on. */
+static void dispatch(napi_env env, napi_value js_cb, spkn_call_t *c) {
   napi_value argv[3], undef, result;
   napi_get_undefined(env, &undef);
   argv[1] = build_request(env, c->req);
@@ -128,7 +160,6 @@ void spkn_call_js(napi_env env, napi_value js_cb, void *context, void *data) {
     end_problem(c, 500, "internal-server-error", "Internal Server Error",
                 "could not build the request object");
     free(c);
-    napi_close_handle_scope(env, scope);
     return;
   }
   /* From here the handle owns `c` (freed by its finalizer). */
@@ -138,7 +169,6 @@ void spkn_call_js(napi_env env, napi_value js_cb, void *context, void *data) {
     end_problem(c, 500, "internal-server-error", "Internal Server Error",
                 "the dispatcher threw");
   }
-  napi_close_handle_scope(env, scope);
 }
 
 /* respond(handle, status, [n0, v0, ...], body: Buffer | string | undefined) → true, or
@@ -212,8 +242,7 @@ static napi_value js_respond(napi_env env, napi_callback_info info) {
   if (fail) {
     end_problem(c, 500, "internal-server-error", "Internal Server Error", fail);
   } else {
-    c->ended = 1;
-    spk_res_end(c->res);
+    end(c);
   }
   napi_get_boolean(env, true, &ret);
   return ret;

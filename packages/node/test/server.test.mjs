@@ -3,13 +3,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Spikard } from '../lib/index.js';
 
-test('listen, serve sync/async/failing handlers concurrently, close gracefully', async () => {
+for (const engine of ['node', 'threads'])
+test(`${engine} engine: listen, serve sync/async/failing handlers concurrently, close gracefully`, async () => {
   const app = new Spikard();
   app.get('/json', () => ({ message: 'hi' }));
   app.get('/slow', async () => { await new Promise((r) => setTimeout(r, 30)); return 'done'; });
   app.post('/echo', { body: { type: 'object' } }, (req) => req.json());
   app.get('/boom', () => { throw new Error('x'); });
-  const server = await app.listen({ host: '127.0.0.1', port: 0 });
+  const server = await app.listen({ host: '127.0.0.1', port: 0, engine });
   try {
     assert.ok(server.port > 0);
     const base = `http://127.0.0.1:${server.port}`;
