@@ -46,6 +46,9 @@ void *spkn_unwrap(napi_env env, napi_value v, const char *what);
 /* Throw unless status is napi_ok; returns 1 when it threw. */
 int spkn_check(napi_env env, napi_status st, const char *what);
 
+/* 1 while the environment is being torn down (no JS will run again). */
+int spkn_env_closing(napi_env env);
+
 /* Module parts: each adds its functions to `exports`. */
 napi_status spkn_init_app(napi_env env, napi_value exports);
 napi_status spkn_init_respond(napi_env env, napi_value exports);

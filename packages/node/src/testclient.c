@@ -10,7 +10,7 @@
 typedef struct spkn_tc {
   spkn_app_t *app;
   spk_test_client_t *client;
-  int closed;
+  napi_async_work free_work;
 } spkn_tc_t;
 
 typedef struct spkn_send {
@@ -29,13 +29,38 @@ typedef struct spkn_send {
   spk_test_response_t res;
 } spkn_send_t;
 
-static void tc_finalize(napi_env env, void *data, void *hint) {
+/* spk_test_client_free waits for exchanges a request timeout answered while their handlers
+ * still run — handlers that need this (JS) thread to finish. So the client is freed on a pool
+ * thread, and the app released back here afterwards. */
+static void free_execute(napi_env env, void *data) {
   (void)env;
-  (void)hint;
   spkn_tc_t *tc = data;
   spk_test_client_free(tc->client);
+}
+
+static void free_complete(napi_env env, napi_status status, void *data) {
+  (void)status;
+  spkn_tc_t *tc = data;
+  napi_delete_async_work(env, tc->free_work);
   spkn_app_unuse(tc->app);
   free(tc);
+}
+
+static void tc_finalize(napi_env env, void *data, void *hint) {
+  (void)hint;
+  spkn_tc_t *tc = data;
+  napi_value name;
+  /* At environment teardown no JS runs again: an exchange still in a JS handler's hands would
+   * never end and the free would wait forever. The process (or worker) is ending; the client
+   * and its app are left to it. */
+  if (spkn_env_closing(env)) return;
+  if (napi_create_string_utf8(env, "spikard.testclient.free", NAPI_AUTO_LENGTH, &name) ==
+          napi_ok &&
+      napi_create_async_work(env, NULL, name, free_execute, free_complete, tc, &tc->free_work) ==
+          napi_ok &&
+      napi_queue_async_work(env, tc->free_work) == napi_ok)
+    return;
+  /* Out of memory for the work item: the client is leaked rather than risking a deadlock. */
 }
 
 /* testClient(app) → handle */
