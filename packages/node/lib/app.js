@@ -50,7 +50,7 @@ export class Spikard {
   #dispatch(index, raw, h) {
     const route = this.#routes[index];
     try {
-      const out = route.handler(new Request(raw));
+      const out = route.handler(new Request(raw, route.parse));
       if (out && typeof out.then === 'function') out.then((v) => finish(h, v), (e) => sendError(h, e));
       else finish(h, out);
     } catch (err) {
@@ -72,7 +72,8 @@ export class Spikard {
     if (typeof handler !== 'function') throw new TypeError('spikard: handler must be a function');
     const method = String(meta.method || 'GET').toUpperCase();
     const opts = {};
-    const body = toJsonSchema(meta.request_schema ?? meta.body_schema ?? meta.body);
+    const bodyIn = meta.request_schema ?? meta.body_schema ?? meta.body;
+    const body = toJsonSchema(bodyIn);
     const resp = toJsonSchema(meta.response_schema ?? meta.response);
     const params = toParameters(meta.parameter_schema ?? meta.parameters);
     if (body) opts.body_schema = JSON.stringify(body);
@@ -84,7 +85,10 @@ export class Spikard {
     const index = this.#routes.length;
     native.addRoute(this[handleOf], method, meta.path, index,
       Object.keys(opts).length ? opts : null);
-    this.#routes.push({ method, path: meta.path, name: meta.handler_name ?? handler.name, handler });
+    // A Zod body schema also parses the (already validated) body: defaults, transforms and
+    // refinements JSON Schema cannot express apply to req.json().
+    const parse = bodyIn && typeof bodyIn.safeParse === 'function' ? bodyIn : null;
+    this.#routes.push({ method, path: meta.path, name: meta.handler_name ?? handler.name, handler, parse });
     return this;
   }
 

@@ -1,3 +1,5 @@
+import { HttpError } from './response.js';
+
 // The request a handler receives. Built from the addon's flat arrays; everything is decoded
 // lazily, once. Where the route declared parameter or body schemas, the values are the core's
 // validated ones (coerced to their schema types, defaults applied).
@@ -22,8 +24,12 @@ export class Request {
   #headers;
   #cookies;
 
-  constructor(raw) {
+  #parse;
+  #json;
+
+  constructor(raw, parse = null) {
     this.#raw = raw;
+    this.#parse = parse;
     this.method = raw.method;
     this.path = raw.path;
   }
@@ -77,8 +83,22 @@ export class Request {
 
   /** The body as JSON: the validated body when the route has a body schema. */
   json() {
+    if (this.#json !== undefined) return this.#json.value;
     const v = this.validated;
-    if (v && 'body' in v) return v.body;
-    return this.#raw.body.length ? JSON.parse(this.#raw.body.toString('utf8')) : undefined;
+    let value;
+    if (v && 'body' in v) value = v.body;
+    else value = this.#raw.body.length ? JSON.parse(this.#raw.body.toString('utf8')) : undefined;
+    if (this.#parse) {
+      const r = this.#parse.safeParse(value);
+      if (!r.success) {
+        throw new HttpError(422, 'Request body failed the route\'s Zod schema', {
+          type: 'https://spikard.dev/errors/validation-error', title: 'Request Validation Failed',
+          extra: { errors: r.error.issues.map((i) => ({ type: i.code, loc: ['body', ...i.path], msg: i.message })) },
+        });
+      }
+      value = r.data;
+    }
+    this.#json = { value };
+    return value;
   }
 }

@@ -4,7 +4,8 @@
 export function toJsonSchema(schema) {
   if (schema == null) return undefined;
   if (typeof schema.toJSONSchema === 'function') {
-    const out = schema.toJSONSchema();
+    // Input side: what clients send (defaulted fields optional), which is what the core checks.
+    const out = schema.toJSONSchema({ io: 'input' });
     delete out.$schema; // the core speaks 2020-12 anyway; the URI carries no constraint
     return out;
   }
