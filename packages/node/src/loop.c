@@ -37,6 +37,7 @@ struct spkn_lconn {
   void **deferred; /* tokens of writes libuv refused, reported at close */
   size_t deferred_len, deferred_cap;
   unsigned reading : 1;
+  unsigned eof : 1; /* the peer's FIN arrived: libuv stopped reading for good */
   unsigned broken : 1;
 };
 
@@ -145,9 +146,8 @@ static void io_write(void *io_data, const spk__iov_t *iov, size_t n, void *token
 static void on_timer(uv_timer_t *t) {
   spkn_lconn_t *lc = t->data;
   scope_t sc;
-  if (lc->state != LC_OPEN) {
-    /* FLUSH/SHUTDOWN took too long: cut. */
-    lc_apply(lc, SPK__CONN_CLOSE);
+  if (lc->state != LC_OPEN) { /* FLUSH/SHUTDOWN took too long: cut */
+    lc_hard_close(lc);
     return;
   }
   enter(lc->srv, &sc);
@@ -246,6 +246,7 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
     leave(lc->srv, &sc);
   } else if (nread == UV_EOF) {
     lc->reading = 0;
+    lc->eof = 1;
     lc_apply(lc, spk__conn_eof(lc->conn));
   } else if (nread < 0) {
     lc_hard_close(lc);
@@ -264,7 +265,7 @@ static void lc_apply(spkn_lconn_t *lc, spk__conn_action_t a) {
   }
   switch (a) {
   case SPK__CONN_CONTINUE:
-    if (!lc->reading) {
+    if (!lc->reading && !lc->eof) {
       if (uv_read_start((uv_stream_t *)&lc->tcp, on_alloc, on_read) != 0) {
         lc_hard_close(lc);
         return;
