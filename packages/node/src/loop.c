@@ -71,6 +71,7 @@ struct spkn_loop {
 };
 
 static void lc_apply(spkn_lconn_t *lc, spk__conn_action_t a);
+static void lc_hard_close(spkn_lconn_t *lc);
 static void srv_maybe_done(spkn_loop_t *s);
 
 /* ---- entering JS-capable scopes ---- */
