@@ -38,24 +38,27 @@ function finish(h, value) {
   }
 }
 
+function dispatch(routes, index, raw, h) {
+  const route = routes[index];
+  try {
+    const out = route.handler(new Request(raw, route.parse));
+    if (out && typeof out.then === 'function') out.then((v) => finish(h, v), (e) => sendError(h, e));
+    else finish(h, out);
+  } catch (err) {
+    sendError(h, err);
+  }
+}
+
 export class Spikard {
   #routes = [];
 
   /** @param {object} [config] middleware sections of spk_app_configure (docs/middleware.md) */
   constructor(config) {
-    this[handleOf] = native.createApp((index, raw, h) => this.#dispatch(index, raw, h));
+    // The addon holds the dispatcher strongly; it must not reach this object (only the route
+    // table), or the app could never be collected.
+    const routes = this.#routes;
+    this[handleOf] = native.createApp((index, raw, h) => dispatch(routes, index, raw, h));
     if (config) this.configure(config);
-  }
-
-  #dispatch(index, raw, h) {
-    const route = this.#routes[index];
-    try {
-      const out = route.handler(new Request(raw, route.parse));
-      if (out && typeof out.then === 'function') out.then((v) => finish(h, v), (e) => sendError(h, e));
-      else finish(h, out);
-    } catch (err) {
-      sendError(h, err);
-    }
   }
 
   /** Middleware configuration (JSON sections of docs/middleware.md), before serving. */
