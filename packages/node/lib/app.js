@@ -7,6 +7,8 @@ import { toJsonSchema, toParameters } from './schema.js';
 
 export const handleOf = Symbol('spikard.handle');
 
+const HOOK_PHASES = { onRequest: 0, preValidation: 1, preHandler: 2 };
+
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
 
 function sendResult(h, value) {
@@ -38,8 +40,24 @@ function finish(h, value) {
   }
 }
 
+// A request-phase hook: undefined → the pipeline goes on; anything else is the answer.
+function hookDone(h, value) {
+  if (value === undefined) native.proceed(h);
+  else finish(h, value);
+}
+
 function dispatch(routes, index, raw, h) {
   const route = routes[index];
+  if (route.hook) {
+    try {
+      const out = route.handler(new Request(raw, null));
+      if (out && typeof out.then === 'function') out.then((v) => hookDone(h, v), (e) => sendError(h, e));
+      else hookDone(h, out);
+    } catch (err) {
+      sendError(h, err);
+    }
+    return;
+  }
   try {
     const out = route.handler(new Request(raw, route.parse));
     if (out && typeof out.then === 'function') out.then((v) => finish(h, v), (e) => sendError(h, e));
@@ -97,8 +115,29 @@ export class Spikard {
 
   /** Registered routes (method, path, handler name), in order. */
   get routes() {
-    return this.#routes.map(({ method, path, name }) => ({ method, path, handler_name: name }));
+    return this.#routes.filter((r) => !r.hook)
+      .map(({ method, path, name }) => ({ method, path, handler_name: name }));
   }
+
+  /**
+   * A request-phase lifecycle hook ('onRequest' before routing, 'preValidation' before the
+   * contract, 'preHandler' after validation). Hooks run in registration order; returning
+   * (or resolving to) undefined goes on, any other value is sent as the response and stops
+   * the request there. A throw is a 500 problem.
+   */
+  addHook(phase, fn) {
+    const code = HOOK_PHASES[phase];
+    if (code === undefined) throw new TypeError(`spikard: unknown hook phase "${phase}" (onRequest, preValidation, preHandler)`);
+    if (typeof fn !== 'function') throw new TypeError('spikard: hook must be a function');
+    const index = this.#routes.length;
+    native.addHook(this[handleOf], code, index);
+    this.#routes.push({ hook: true, phase, handler: fn });
+    return this;
+  }
+
+  onRequest(fn) { return this.addHook('onRequest', fn); }
+  preValidation(fn) { return this.addHook('preValidation', fn); }
+  preHandler(fn) { return this.addHook('preHandler', fn); }
 
   /**
    * Start serving. engine 'node' (default): the core's connections run on Node's own event

@@ -99,6 +99,9 @@ export declare class HttpError extends Error {
 export type HandlerResult = unknown;
 export type Handler<B = unknown> = (req: Request<B>) => HandlerResult | Promise<HandlerResult>;
 
+export type HookPhase = 'onRequest' | 'preValidation' | 'preHandler';
+export type Hook = (req: Request) => HandlerResult | undefined | Promise<HandlerResult | undefined>;
+
 export interface Server {
   readonly port: number;
   readonly host: string;
@@ -136,6 +139,11 @@ export declare class Spikard {
   delete: RouteMethod;
   head: RouteMethod;
   options: RouteMethod;
+  /** Request-phase hooks: return undefined to go on, anything else is the response. */
+  addHook(phase: HookPhase, hook: Hook): this;
+  onRequest(hook: Hook): this;
+  preValidation(hook: Hook): this;
+  preHandler(hook: Hook): this;
   listen(options?: ListenOptions): Promise<Server>;
   /** listen() and close on SIGINT/SIGTERM. */
   run(options?: ListenOptions): Promise<Server>;

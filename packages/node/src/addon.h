@@ -58,6 +58,8 @@ napi_status spkn_init_loop(napi_env env, napi_value exports);
 
 /* request.c: the C handler every JS route uses, and the JS-thread half of it. */
 int spkn_route_handler(spk_req_t *req, spk_res_t *res, void *user_data);
+/* The same for a request-phase hook (SPK_HOOK_* results). */
+int spkn_hook_handler(spk_req_t *req, spk_res_t *res, void *user_data);
 void spkn_call_js(napi_env env, napi_value js_cb, void *context, void *data);
 
 #endif

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "addon.h"
+#include "spikard/hooks.h"
 #include "spikard/middleware.h"
 
 static const napi_type_tag spkn_tag = {0x5b1cad0e11a54f3aULL, 0x9d2f3c4b5a697887ULL};
@@ -234,6 +235,33 @@ done:
   return ret;
 }
 
+/* addHook(app, phase, index): a request-phase hook (on_request 0, pre_validation 1,
+ * pre_handler 2) dispatched to JS like a route, as entry `index` of the JS table. */
+static napi_value js_add_hook(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  spkn_app_t *a = argc >= 1 ? spkn_unwrap(env, argv[0], "addHook: not an app handle") : NULL;
+  if (!a) return NULL;
+  uint32_t phase = 99, index = 0;
+  if (argc < 3 || napi_get_value_uint32(env, argv[1], &phase) != napi_ok || phase > 2 ||
+      napi_get_value_uint32(env, argv[2], &index) != napi_ok) {
+    napi_throw_type_error(env, NULL, "addHook(app, phase 0..2, index)");
+    return NULL;
+  }
+  spkn_route_t *r = calloc(1, sizeof(*r));
+  if (!r || add_route_slot(a, r) != 0) {
+    free(r);
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
+  r->app = a;
+  r->index = index;
+  int rc = spk_app_add_hook(a->app, (spk_hook_phase_t)phase, spkn_hook_handler, r);
+  if (rc != SPK_OK) napi_throw_error(env, spk_err_name(rc), spk_strerror(rc));
+  return NULL;
+}
+
 /* configure(app, jsonText): spk_app_configure (docs/middleware.md). */
 static napi_value js_configure(napi_env env, napi_callback_info info) {
   size_t argc = 2;
@@ -268,6 +296,7 @@ napi_status spkn_init_app(napi_env env, napi_value exports) {
   napi_property_descriptor d[] = {
       {"createApp", NULL, js_create_app, NULL, NULL, NULL, napi_enumerable, NULL},
       {"addRoute", NULL, js_add_route, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"addHook", NULL, js_add_hook, NULL, NULL, NULL, napi_enumerable, NULL},
       {"configure", NULL, js_configure, NULL, NULL, NULL, napi_enumerable, NULL},
       {"version", NULL, js_version, NULL, NULL, NULL, napi_enumerable, NULL},
   };

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "addon.h"
+#include "spikard/hooks.h"
 #include "spikard/request.h"
 #include "spikard/response.h"
 
@@ -19,6 +20,8 @@ typedef struct spkn_call {
   spk_res_t *res;
   int ended;
   int in_handler; /* called directly from the core: the handler's return ends the response */
+  int is_hook;    /* a request-phase hook: continue() goes on with the pipeline */
+  int continued;
 } spkn_call_t;
 
 static void end(spkn_call_t *c) {
@@ -35,13 +38,13 @@ static void end_problem(spkn_call_t *c, int status, const char *slug, const char
 
 static void dispatch(napi_env env, napi_value js_cb, spkn_call_t *c);
 
-int spkn_route_handler(spk_req_t *req, spk_res_t *res, void *user_data) {
-  spkn_route_t *r = user_data;
+static int call(spk_req_t *req, spk_res_t *res, spkn_route_t *r, int is_hook) {
   spkn_call_t *c = calloc(1, sizeof(*c));
   if (!c) return SPK_ENOMEM;
   c->route = r;
   c->req = req;
   c->res = res;
+  c->is_hook = is_hook;
   if (pthread_equal(pthread_self(), r->app->js_thread)) {
     /* The driver on Node's loop (loop.c): call JS now. A handler that answers synchronously
      * (respond() before returning) completes the exchange here; otherwise it is async. */
@@ -56,8 +59,10 @@ int spkn_route_handler(spk_req_t *req, spk_res_t *res, void *user_data) {
     if (napi_get_reference_value(env, r->app->dispatch, &fn) == napi_ok) dispatch(env, fn, c);
     else end_problem(c, 500, "internal-server-error", "Internal Server Error", "dispatcher");
     c->in_handler = 0;
-    int done = c->ended; /* `c` is owned by its JS handle now, alive until collected */
+    int done = c->ended, continued = c->continued; /* `c` now belongs to its JS handle */
     napi_close_handle_scope(env, hs);
+    if (is_hook)
+      return continued ? SPK_HOOK_CONTINUE : done ? SPK_HOOK_RESPOND : SPK_HOOK_ASYNC;
     return done ? SPK_HANDLER_DONE : SPK_HANDLER_ASYNC;
   }
   if (!r->app->tsfn ||
@@ -65,9 +70,17 @@ int spkn_route_handler(spk_req_t *req, spk_res_t *res, void *user_data) {
     free(c);
     spk_res_problem(res, 503, "service-unavailable", "Service Unavailable",
                     "the JavaScript environment is shutting down");
-    return SPK_HANDLER_DONE;
+    return is_hook ? SPK_HOOK_RESPOND : SPK_HANDLER_DONE;
   }
-  return SPK_HANDLER_ASYNC;
+  return is_hook ? SPK_HOOK_ASYNC : SPK_HANDLER_ASYNC;
+}
+
+int spkn_route_handler(spk_req_t *req, spk_res_t *res, void *user_data) {
+  return call(req, res, user_data, 0);
+}
+
+int spkn_hook_handler(spk_req_t *req, spk_res_t *res, void *user_data) {
+  return call(req, res, user_data, 1);
 }
 
 static napi_value str(napi_env env, spk_str_t s) {
@@ -248,9 +261,28 @@ static napi_value js_respond(napi_env env, napi_callback_info info) {
   return ret;
 }
 
+/* proceed(handle): a request-phase hook lets the pipeline go on. false when already answered. */
+static napi_value js_proceed(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], ret;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  spkn_call_t *c = argc ? spkn_unwrap(env, argv[0], "proceed: not a response handle") : NULL;
+  if (!c) return NULL;
+  if (c->ended || !c->is_hook) {
+    napi_get_boolean(env, false, &ret);
+    return ret;
+  }
+  c->ended = 1;
+  if (c->in_handler) c->continued = 1; /* the hook's return says CONTINUE */
+  else spk_req_continue(c->req);
+  napi_get_boolean(env, true, &ret);
+  return ret;
+}
+
 napi_status spkn_init_respond(napi_env env, napi_value exports) {
   napi_property_descriptor d[] = {
       {"respond", NULL, js_respond, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"proceed", NULL, js_proceed, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   return napi_define_properties(env, exports, sizeof(d) / sizeof(d[0]), d);
 }

@@ -165,3 +165,48 @@ test('many concurrent async requests through one client', async () => {
   const rs = await Promise.all(Array.from({ length: 50 }, (_, i) => c.get(`/n/${i}`)));
   assert.deepEqual(rs.map((r) => r.json().i), Array.from({ length: 50 }, (_, i) => i));
 });
+
+test('request-phase hooks: order, short-circuit (sync and async), failures; node and threads engines', async () => {
+  const calls = [];
+  const app = new Spikard();
+  app.onRequest((req) => { calls.push(`onRequest ${req.path}`); });
+  app.preValidation(async (req) => {
+    calls.push('preValidation');
+    if (req.headers['x-limit'] === 'hit') return new Response({ error: 'slow down' }, { status: 429, headers: { 'Retry-After': '60' } });
+  });
+  app.preHandler(async (req) => {
+    await new Promise((r) => setTimeout(r, 1));
+    calls.push(`preHandler ${req.validated?.body?.n}`);
+    if (req.headers.authorization !== 'Bearer ok') throw new HttpError(401, 'no token');
+  });
+  app.post('/n', { body: { type: 'object', properties: { n: { type: 'integer' } }, required: ['n'] } }, (req) => {
+    calls.push('handler');
+    return { n: req.json().n };
+  });
+  const c = new TestClient(app);
+  let r = await c.post('/n', { json: { n: 3 }, headers: { Authorization: 'Bearer ok' } });
+  assert.equal(r.status, 200);
+  assert.deepEqual(calls.splice(0), ['onRequest /n', 'preValidation', 'preHandler 3', 'handler']);
+  r = await c.post('/n', { json: { n: 3 }, headers: { 'X-Limit': 'hit' } });
+  assert.equal(r.status, 429);
+  assert.equal(r.headers['retry-after'], '60');
+  assert.deepEqual(calls.splice(0), ['onRequest /n', 'preValidation']);
+  r = await c.post('/n', { json: { n: 3 } });
+  assert.equal(r.status, 401);
+  r = await c.post('/n', { json: { n: 'x' }, headers: { Authorization: 'Bearer ok' } });
+  assert.equal(r.status, 422); // validation runs between preValidation and preHandler
+  assert.deepEqual(calls.splice(0).slice(-2), ['onRequest /n', 'preValidation']);
+  for (const engine of ['node', 'threads']) {
+    const server = await app.listen({ port: 0, engine });
+    try {
+      const base = `http://127.0.0.1:${server.port}/n`;
+      const ok = await fetch(base, { method: 'POST', body: '{"n":5}', headers: { 'content-type': 'application/json', authorization: 'Bearer ok' } });
+      assert.deepEqual(await ok.json(), { n: 5 });
+      const limited = await fetch(base, { method: 'POST', body: '{"n":5}', headers: { 'content-type': 'application/json', 'x-limit': 'hit' } });
+      assert.equal(limited.status, 429);
+    } finally {
+      await server.close();
+    }
+  }
+  assert.throws(() => app.addHook('onSomething', () => {}), TypeError);
+});
