@@ -1,8 +1,11 @@
 // fastify peer: same routes, body validated by fastify's schema (ajv).
 import Fastify from 'fastify';
 
+import { big } from './payload.mjs';
+
 const app = Fastify({ logger: false });
 app.get('/json', async () => ({ message: 'Hello, World!' }));
+app.get('/big', async () => big);
 app.post('/items', {
   schema: { body: {
     type: 'object',

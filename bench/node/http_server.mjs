@@ -1,9 +1,16 @@
 // node:http peer: same routes, body checked by hand (the fair minimum a raw server does).
 import http from 'node:http';
+import { big } from './payload.mjs';
 
 const server = http.createServer((req, res) => {
   if (req.method === 'GET' && req.url === '/json') {
     const body = JSON.stringify({ message: 'Hello, World!' });
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+    res.end(body);
+    return;
+  }
+  if (req.method === 'GET' && req.url === '/big') {
+    const body = JSON.stringify(big);
     res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
     res.end(body);
     return;

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Spikard-Node vs node:http and fastify: GET /json and a validated POST /items, one server
+# Spikard-Node vs node:http, fastify, hono and express: GET /json, GET /big (16 KB JSON) and a
+# validated POST /items, one server
 # process pinned to CPU 0, wrk pinned to CPU 1 (1 thread, CONNS connections), ROUNDS interleaved
 # rounds, median per row. Also requests per server CPU-second (utime+stime of the server over
 # the run, from /proc). Not part of make test. Writes bench/results/node.md.
@@ -32,10 +33,11 @@ run() {
     [ -n "$port" ] && break; sleep 0.1
   done
   [ -n "$port" ] || { cat "$work/out"; exit 1; }
-  for wl in get post; do
+  for wl in get big post; do
     local args=(-t1 -c"$CONNS" -d"${SECS}s")
     local url="http://127.0.0.1:$port/json"
     [ "$wl" = post ] && { args+=(-s "$here/post.lua"); url="http://127.0.0.1:$port/items"; }
+    [ "$wl" = big ] && url="http://127.0.0.1:$port/big"
     taskset -c 1 wrk -t1 -c"$CONNS" -d1s $( [ "$wl" = post ] && echo "-s $here/post.lua") "$url" >/dev/null 2>&1 || true
     local c0; c0=$(cpu_ticks "$pid")
     local out; out=$(taskset -c 1 wrk "${args[@]}" "$url")
@@ -55,27 +57,32 @@ for r in $(seq "$ROUNDS"); do
   run spikard-threads spikard_server.mjs ENGINE=threads
   run node-http http_server.mjs
   run fastify fastify_server.mjs
+  run hono hono_server.mjs
+  run express express_server.mjs
 done
 
 mkdir -p "$root/bench/results"
 {
-  echo "# Spikard-Node vs node:http and fastify"
+  echo "# Spikard-Node vs node:http, fastify, hono and express"
   echo
   echo "$(date -u +%F) · node $(node -v) · server on CPU 0, wrk -t1 -c$CONNS on CPU 1, ${SECS}s × $ROUNDS interleaved rounds, medians."
   echo "Requests per server CPU-second: requests served / (utime+stime of the server process)."
   echo
-  echo "| server | GET /json req/s | GET req/CPU-s | validated POST req/s | POST req/CPU-s |"
-  echo "|---|---:|---:|---:|---:|"
+  echo "| server | GET /json req/s | req/CPU-s | GET /big (16 KB) req/s | req/CPU-s | validated POST req/s | req/CPU-s |"
+  echo "|---|---:|---:|---:|---:|---:|---:|"
   python3 - "$work/rows" <<'PY'
 import sys, statistics, collections
 rows = collections.defaultdict(list)
 for line in open(sys.argv[1]):
     n, wl, rps, per = line.split()
     rows[(n, wl)].append((float(rps), float(per)))
-for n in ["spikard-node", "spikard-threads", "node-http", "fastify"]:
-    g = rows[(n, "get")]; p = rows[(n, "post")]
-    med = lambda xs, i: statistics.median(x[i] for x in xs)
-    print(f"| {n} | {med(g,0):,.0f} | {med(g,1):,.0f} | {med(p,0):,.0f} | {med(p,1):,.0f} |")
+med = lambda xs, i: statistics.median(x[i] for x in xs)
+for n in ["spikard-node", "spikard-threads", "node-http", "fastify", "hono", "express"]:
+    cells = []
+    for wl in ["get", "big", "post"]:
+        xs = rows[(n, wl)]
+        cells += [f"{med(xs,0):,.0f}", f"{med(xs,1):,.0f}"]
+    print(f"| {n} | " + " | ".join(cells) + " |")
 PY
 } > "$root/bench/results/node.md"
 cat "$root/bench/results/node.md"

@@ -2,8 +2,11 @@
 // ENGINE=node (default: Node's loop, no thread hop) or ENGINE=threads.
 import { Spikard } from '../../packages/node/lib/index.js';
 
+import { big } from './payload.mjs';
+
 const app = new Spikard();
 app.get('/json', () => ({ message: 'Hello, World!' }));
+app.get('/big', () => big);
 app.post('/items', {
   body: {
     type: 'object',

@@ -146,9 +146,9 @@ export class Spikard {
    * handlers handed to this thread.
    * @returns {Promise<{port: number, host: string, close(): Promise<void>}>}
    */
-  async listen({ host = '127.0.0.1', port = 8000, workers = 1, engine = 'node' } = {}) {
+  async listen({ host = '127.0.0.1', port = 8000, workers = 1, engine = 'node', reusePort = false } = {}) {
     if (engine === 'node') {
-      const s = native.listenOnLoop(this[handleOf], host, port);
+      const s = native.listenOnLoop(this[handleOf], host, port, reusePort);
       return { port: native.loopPort(s), host, engine, close: () => native.loopClose(s) };
     }
     if (engine !== 'threads') throw new TypeError(`spikard: unknown engine "${engine}"`);
@@ -156,13 +156,47 @@ export class Spikard {
     return { port: native.serverPort(s), host, engine, close: () => native.serverClose(s) };
   }
 
-  /** listen() until SIGINT/SIGTERM, then a graceful close. */
+  /**
+   * listen() until SIGINT/SIGTERM, then a graceful close. With the 'node' engine and
+   * `workers` > 1 the process becomes a cluster primary forking that many workers; each worker
+   * (running the same program) listens on the port with SO_REUSEPORT and the kernel spreads
+   * connections. The primary's result closes the workers.
+   */
   async run(options = {}) {
+    const { workers = 1, engine = 'node' } = options;
+    if (workers > 1 && engine === 'node') {
+      const { default: cluster } = await import('node:cluster');
+      if (cluster.isPrimary) {
+        if (!options.port) throw new TypeError('spikard: run({ workers }) needs a fixed port');
+        const forked = Array.from({ length: workers }, () => cluster.fork());
+        await Promise.all(forked.map((w) => new Promise((resolve, reject) => {
+          w.once('message', (m) => (m === 'spikard:listening' ? resolve() : reject(new Error(String(m)))));
+          w.once('exit', (code) => reject(new Error(`worker exited with ${code}`)));
+        })));
+        const close = () => Promise.all(forked.map((w) => new Promise((resolve) => {
+          if (w.isDead()) return resolve();
+          w.once('exit', resolve);
+          w.process.kill('SIGTERM');
+        })));
+        const stop = () => { process.off('SIGINT', stop); process.off('SIGTERM', stop); close(); };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+        return { port: options.port, host: options.host ?? '127.0.0.1', engine, workers, close };
+      }
+      // A worker's IPC channel keeps it alive: once its server has closed, let it go.
+      const server = await this.#runOne({ ...options, reusePort: true }, () => process.disconnect());
+      process.send?.('spikard:listening');
+      return server;
+    }
+    return this.#runOne(options);
+  }
+
+  async #runOne(options, closed = () => {}) {
     const server = await this.listen(options);
     const stop = () => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
-      server.close();
+      server.close().then(closed);
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);

@@ -113,8 +113,10 @@ export interface Server {
 export interface ListenOptions {
   host?: string;
   port?: number;
-  /** Core worker threads (engine 'threads' only). */
+  /** engine 'threads': core worker threads. run() with engine 'node': cluster worker processes sharing the port (SO_REUSEPORT). */
   workers?: number;
+  /** Bind with SO_REUSEPORT (engine 'node'), so several processes can listen on one port. */
+  reusePort?: boolean;
   /** 'node' (default): Node's own event loop, handlers called directly. 'threads': the core's own server threads. */
   engine?: 'node' | 'threads';
 }
@@ -145,8 +147,8 @@ export declare class Spikard {
   preValidation(hook: Hook): this;
   preHandler(hook: Hook): this;
   listen(options?: ListenOptions): Promise<Server>;
-  /** listen() and close on SIGINT/SIGTERM. */
-  run(options?: ListenOptions): Promise<Server>;
+  /** listen() and close on SIGINT/SIGTERM; with workers > 1 (engine 'node') a cluster primary forking that many workers. */
+  run(options?: ListenOptions): Promise<Server | (Omit<Server, 'engine'> & { engine: 'node'; workers: number })>;
 }
 
 export interface TestRequestOptions {

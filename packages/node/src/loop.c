@@ -11,9 +11,12 @@
  * promise jobs and nextTicks JS handlers queue run when the entry returns, as for any Node
  * callback. Completions (spk_res_end → io->wake) are queued and processed from a uv_async_t,
  * since the core is not re-entrant and `end` may come from any thread. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "addon.h"
@@ -436,10 +439,30 @@ static void free_failed(uv_handle_t *h) {
   free(s);
 }
 
-/* listenOnLoop(app, host, port) → handle */
+/* Several processes (cluster workers) listening on one port, each with its own socket, the
+ * kernel spreading connections (SO_REUSEPORT; libuv 1.46 has no flag for it). */
+static int bind_reuseport(uv_tcp_t *h, const struct sockaddr *addr) {
+  int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return uv_translate_sys_error(errno);
+  int one = 1;
+  socklen_t len = addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                              : sizeof(struct sockaddr_in);
+  if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+      setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
+      bind(fd, addr, len) != 0) {
+    int e = uv_translate_sys_error(errno);
+    close(fd);
+    return e;
+  }
+  int err = uv_tcp_open(h, fd);
+  if (err) close(fd);
+  return err;
+}
+
+/* listenOnLoop(app, host, port, reusePort) → handle */
 static napi_value js_listen_loop(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3], out, res, name;
+  size_t argc = 4;
+  napi_value argv[4], out, res, name;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   spkn_app_t *a = argc >= 1 ? spkn_unwrap(env, argv[0], "listenOnLoop: not an app handle") : NULL;
   if (!a) return NULL;
@@ -448,6 +471,8 @@ static napi_value js_listen_loop(napi_env env, napi_callback_info info) {
   int32_t port = 0;
   if (argc >= 2) napi_get_value_string_utf8(env, argv[1], host, sizeof(host), &hl);
   if (argc >= 3) napi_get_value_int32(env, argv[2], &port);
+  bool reuse_port = false;
+  if (argc >= 4) napi_get_value_bool(env, argv[3], &reuse_port);
   int rc = spk_app_freeze(a->app);
   if (rc != SPK_OK) {
     const char *why = spk_app_last_error(a->app);
@@ -472,7 +497,8 @@ static napi_value js_listen_loop(napi_env env, napi_callback_info info) {
   uv_tcp_init(s->loop, &s->listener);
   s->listener.data = s;
   s->listener_open = 1;
-  int err = uv_tcp_bind(&s->listener, (struct sockaddr *)&addr, 0);
+  int err = reuse_port ? bind_reuseport(&s->listener, (struct sockaddr *)&addr)
+                       : uv_tcp_bind(&s->listener, (struct sockaddr *)&addr, 0);
   if (!err) err = uv_listen((uv_stream_t *)&s->listener, 1024, on_connection);
   if (err) {
     uv_close((uv_handle_t *)&s->listener, free_failed); /* the handle lives until its callback */

@@ -28,3 +28,19 @@ test(`${engine} engine: listen, serve sync/async/failing handlers concurrently, 
     await server.close();
   }
 });
+
+test('run({ workers: 2 }): cluster workers share the port (SO_REUSEPORT) and close on SIGTERM', async () => {
+  const { createServer } = await import('node:net');
+  const { execFile } = await import('node:child_process');
+  const path = await import('node:path');
+  const { fileURLToPath } = await import('node:url');
+  const port = await new Promise((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => { const p = probe.address().port; probe.close(() => resolve(p)); });
+  });
+  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'support', 'cluster_app.mjs');
+  const out = await new Promise((resolve, reject) => {
+    execFile(process.execPath, [script], { env: { ...process.env, PORT: String(port) }, timeout: 30000 },
+      (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)));
+  });
+  assert.deepEqual(JSON.parse(out.trim().split('\n').pop()), { pids: 2 });
+});
