@@ -13,4 +13,6 @@ if ldd "$addon" 2>/dev/null | grep -q libasan; then
   export LD_PRELOAD="$(gcc -print-file-name=libasan.so)"
   export ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0"
 fi
-exec node --test --test-reporter=spec "${@:-test/}"
+# Only the *.test.mjs files: test/support and test/fx hold helpers, not tests.
+if [ "$#" -eq 0 ]; then set -- test/*.test.mjs; fi
+exec node --test --test-reporter=spec "$@"
