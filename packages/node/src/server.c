@@ -19,6 +19,9 @@ typedef struct spkn_srv {
 static void srv_finalize(napi_env env, void *data, void *hint) {
   (void)hint;
   spkn_srv_t *s = data;
+  /* Still running at environment teardown (process.exit): its in-flight handlers can no longer
+   * finish, and stopping would wait for them. The process is ending; leave it to the OS. */
+  if (s->state != 2 && spkn_env_closing(env)) return;
   if (s->state == 0) { /* collected while running: cannot happen while the loop is referenced */
     spk_server_stop(s->server);
     spk_server_wait(s->server);
