@@ -5,7 +5,7 @@
 set -euo pipefail
 pkg="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$pkg"
-if [ ! -d node_modules/zod ]; then
+if [ ! -d node_modules/zod ] || [ ! -d node_modules/typescript ]; then
   npm install --no-audit --no-fund --prefer-offline >/dev/null
 fi
 addon="${SPIKARD_NODE_ADDON:-$pkg/build/spikard.node}"
