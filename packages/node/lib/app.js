@@ -79,6 +79,16 @@ export class Spikard {
     if (config) this.configure(config);
   }
 
+  /**
+   * Server limits (include/spikard/app.h): max_request_line (414), max_header_count and
+   * max_header_bytes (431), max_body_bytes (413), header_timeout_ms, body_timeout_ms,
+   * keepalive_timeout_ms. Keys left out keep their defaults.
+   */
+  setLimits(limits) {
+    native.setLimits(this[handleOf], limits);
+    return this;
+  }
+
   /** Middleware configuration (JSON sections of docs/middleware.md), before serving. */
   configure(config) {
     native.configure(this[handleOf], typeof config === 'string' ? config : JSON.stringify(config));

@@ -132,6 +132,8 @@ type RouteMethod = {
 export declare class Spikard {
   constructor(config?: AppConfig);
   configure(config: AppConfig | string): this;
+  setLimits(limits: { max_request_line?: number; max_header_count?: number; max_header_bytes?: number;
+    max_body_bytes?: number; header_timeout_ms?: number; body_timeout_ms?: number; keepalive_timeout_ms?: number }): this;
   addRoute<S extends Schema | undefined = undefined>(meta: RouteMetadata & { request_schema?: S; body?: S }, handler: Handler<Infer<S>>): this;
   readonly routes: { method: string; path: string; handler_name: string }[];
   get: RouteMethod;

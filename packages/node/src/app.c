@@ -285,6 +285,49 @@ static napi_value js_configure(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* setLimits(app, {max_request_line, max_header_count, max_header_bytes, max_body_bytes,
+ * header_timeout_ms, body_timeout_ms, keepalive_timeout_ms}): absent keys keep their value. */
+static napi_value js_set_limits(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  spkn_app_t *a = argc >= 1 ? spkn_unwrap(env, argv[0], "setLimits: not an app handle") : NULL;
+  if (!a) return NULL;
+  napi_valuetype t = napi_undefined;
+  if (argc >= 2) napi_typeof(env, argv[1], &t);
+  if (t != napi_object) {
+    napi_throw_type_error(env, NULL, "setLimits(app, limits): an object is required");
+    return NULL;
+  }
+  spk_limits_t lim = *spk_app_limits(a->app);
+  static const char *const keys[] = {"max_request_line", "max_header_count", "max_header_bytes",
+                                     "max_body_bytes", "header_timeout_ms", "body_timeout_ms",
+                                     "keepalive_timeout_ms"};
+  for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+    napi_value v;
+    double d;
+    bool has = false;
+    if (napi_has_named_property(env, argv[1], keys[i], &has) != napi_ok || !has) continue;
+    if (napi_get_named_property(env, argv[1], keys[i], &v) != napi_ok ||
+        napi_get_value_double(env, v, &d) != napi_ok || !(d >= 0) || d > 4294967295.0) {
+      napi_throw_range_error(env, NULL, "setLimits: values must be non-negative numbers");
+      return NULL;
+    }
+    switch (i) {
+    case 0: lim.max_request_line = (size_t)d; break;
+    case 1: lim.max_header_count = (size_t)d; break;
+    case 2: lim.max_header_bytes = (size_t)d; break;
+    case 3: lim.max_body_bytes = (size_t)d; break;
+    case 4: lim.header_timeout_ms = (uint32_t)d; break;
+    case 5: lim.body_timeout_ms = (uint32_t)d; break;
+    default: lim.keepalive_timeout_ms = (uint32_t)d; break;
+    }
+  }
+  int rc = spk_app_set_limits(a->app, &lim);
+  if (rc != SPK_OK) napi_throw_error(env, spk_err_name(rc), spk_strerror(rc));
+  return NULL;
+}
+
 static napi_value js_version(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value v;
@@ -297,6 +340,7 @@ napi_status spkn_init_app(napi_env env, napi_value exports) {
       {"createApp", NULL, js_create_app, NULL, NULL, NULL, napi_enumerable, NULL},
       {"addRoute", NULL, js_add_route, NULL, NULL, NULL, napi_enumerable, NULL},
       {"addHook", NULL, js_add_hook, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setLimits", NULL, js_set_limits, NULL, NULL, NULL, napi_enumerable, NULL},
       {"configure", NULL, js_configure, NULL, NULL, NULL, napi_enumerable, NULL},
       {"version", NULL, js_version, NULL, NULL, NULL, napi_enumerable, NULL},
   };

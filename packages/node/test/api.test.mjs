@@ -210,3 +210,14 @@ test('request-phase hooks: order, short-circuit (sync and async), failures; node
   }
   assert.throws(() => app.addHook('onSomething', () => {}), TypeError);
 });
+
+test('setLimits: the core answers 431 and 414 past the configured limits', async () => {
+  const app = new Spikard();
+  app.setLimits({ max_header_bytes: 512, max_request_line: 200 });
+  assert.throws(() => app.setLimits({ max_header_bytes: -1 }), RangeError);
+  app.get('/x', () => 'ok');
+  const c = new TestClient(app);
+  assert.equal((await c.get('/x')).status, 200);
+  assert.equal((await c.get('/x', { headers: { 'X-Big': 'a'.repeat(1000) } })).status, 431);
+  assert.equal((await c.get(`/x?q=${'b'.repeat(300)}`)).status, 414);
+});

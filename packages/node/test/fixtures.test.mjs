@@ -29,7 +29,7 @@ test('own fixtures (testing_data) through TestClient: every runnable one passes'
   const r = await replay(own);
   const total = table(t, r);
   report.own = { ...total, categories: r.categories, skips: r.skips };
-  assert.ok(total.pass >= 470, `only ${total.pass} passed`);
+  assert.ok(total.pass >= 524, `only ${total.pass} passed`);
   assert.deepEqual(r.failures, []);
 });
 
@@ -37,9 +37,10 @@ test('external fixtures through TestClient: reported, not below the floor', { sk
   const r = await replay(external);
   const total = table(t, r);
   report.external = { ...total, categories: r.categories, skips: r.skips, failures: r.failures };
-  // 275 at the time of writing; the C runner's failures on the same fixtures are the same
-  // ones (validation error type names, status codes the canned handler must produce).
-  assert.ok(total.pass >= 275, `external: ${total.pass} passed, floor 275`);
+  // 277 at the time of writing; the failures are the C runner's on the same fixtures
+  // (validation error type names, status codes the canned handler must produce), plus
+  // status_codes/23, pending in the C runner (health check).
+  assert.ok(total.pass >= 277, `external: ${total.pass} passed, floor 277`);
 });
 
 test.after(() => {

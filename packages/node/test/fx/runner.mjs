@@ -3,7 +3,8 @@
 // handler is a JS function answering like the C runner's canned handler (e2e/c/fx_app.c), and
 // the request goes as raw HTTP/1.1 bytes through TestClient.raw (e2e/c/fx_request.c rules).
 // Features the binding does not expose yet are counted as skipped, with the reason.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
@@ -14,9 +15,8 @@ const PLACEHOLDER = { placeholder: true };
 const NOT_REST = ['graphql', 'protobuf', 'jsonrpc', 'asyncapi_schemas', 'openapi_schemas',
   'openrpc_schemas', 'schemas', 'sql_handlers'];
 const UNSUPPORTED_KEYS = ['background', 'streaming', 'sse', 'websocket'];
-const UNSUPPORTED_HANDLER = ['websocket', 'dependencies', 'handler_dependencies', 'route_overrides',
-  'max_header_size', 'max_uri_length'];
-const UNSUPPORTED_MW = ['lifecycle_hooks', 'static_files'];
+const UNSUPPORTED_HANDLER = ['websocket', 'dependencies', 'handler_dependencies', 'route_overrides'];
+const UNSUPPORTED_MW = ['lifecycle_hooks'];
 const RUNNER_ONLY = { rate_limit: ['warmup_requests', 'warmup_expect_status', 'sleep_ms_between'],
   request_timeout: ['sleep_ms'] };
 const MW_OWNED = ['access-control-', 'vary', 'content-encoding', 'ratelimit', 'x-ratelimit',
@@ -123,10 +123,37 @@ function makeReply(fx) {
   return new Response(body === '' ? undefined : body, { status: exp.status_code, headers });
 }
 
-function appConfig(mw) {
+// static_files: each mount's `files` written into a fresh temporary directory (fx_mw.c),
+// passed as the mount's `directory`; `tmpdirs` collects what to remove afterwards.
+function staticMounts(mounts, tmpdirs) {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'spk-node-static-'));
+  tmpdirs.push(tmp);
+  return mounts.map((m, i) => {
+    const name = m.directory_name && !m.directory_name.includes('/') ? m.directory_name : 'public';
+    const root = path.join(tmp, `${i}-${name}`);
+    mkdirSync(root);
+    for (const f of m.files || []) {
+      if (!f.path || f.path.startsWith('/') || f.path.includes('..')) throw new Error('static_files: bad file path');
+      const p = path.join(root, f.path);
+      mkdirSync(path.dirname(p), { recursive: true });
+      if (f.symlink !== undefined) symlinkSync(f.symlink, p);
+      else if (f.directory === true) mkdirSync(p, { recursive: true });
+      else {
+        writeFileSync(p, f.content !== undefined ? Buffer.from(f.content) : Buffer.from(f.content_base64 ?? '', 'base64'));
+        if (Number.isInteger(f.mtime)) utimesSync(p, f.mtime, f.mtime);
+      }
+    }
+    const out = { directory: root };
+    for (const [k, v] of Object.entries(m)) if (k !== 'files' && k !== 'directory_name') out[k] = v;
+    return out;
+  });
+}
+
+function appConfig(mw, tmpdirs) {
   const out = {};
   for (const [k, v] of Object.entries(mw || {})) {
     if (k === 'body_limit' || UNSUPPORTED_MW.includes(k)) continue;
+    if (k === 'static_files') { out[k] = staticMounts(v, tmpdirs); continue; }
     if (RUNNER_ONLY[k] && v && typeof v === 'object') {
       const c = { ...v };
       for (const d of RUNNER_ONLY[k]) delete c[d];
@@ -138,11 +165,15 @@ function appConfig(mw) {
   return out;
 }
 
-function buildApp(fx) {
+function buildApp(fx, tmpdirs) {
   const h = fx.handler || {};
   const mw = h.middleware;
   const app = new Spikard();
-  const cfg = appConfig(mw);
+  const cfg = appConfig(mw, tmpdirs);
+  const limits = {};
+  if (h.max_header_size > 0) limits.max_header_bytes = h.max_header_size;
+  if (h.max_uri_length > 0) limits.max_request_line = h.max_uri_length;
+  if (Object.keys(limits).length) app.setLimits(limits);
   if (Object.keys(cfg).length) app.configure(cfg);
   const reqMethod = fx.request.method || 'GET';
   const route = h.route || fx.request.path.split('?')[0];
@@ -163,6 +194,7 @@ function buildApp(fx) {
   if (mw?.body_limit) rmw.body_limit = mw.body_limit;
   if (h.compression !== undefined) rmw.compression = h.compression;
   if (Object.keys(rmw).length) meta.middleware = rmw;
+  if (mw?.static_files) return app; // the mount answers; no route (fx_app.c)
   app.addRoute(meta, handler);
   const coreAnswers = (reqMethod === 'HEAD' && method === 'GET') || reqMethod === 'OPTIONS';
   if (reqMethod !== method && fx.expected_response.status_code < 400 && !coreAnswers) {
@@ -362,8 +394,17 @@ async function runOne(entry) {
   fx.__id = entry.id;
   const why = skipReason(fx, entry.category);
   if (why) return { result: 'skip', why };
+  const tmpdirs = [];
+  try {
+    return await runBuilt(fx, tmpdirs);
+  } finally {
+    for (const d of tmpdirs) rmSync(d, { recursive: true, force: true });
+  }
+}
+
+async function runBuilt(fx, tmpdirs) {
   let app;
-  try { app = buildApp(fx); } catch (e) { return { result: 'fail', why: `build: ${e.message}` }; }
+  try { app = buildApp(fx, tmpdirs); } catch (e) { return { result: 'fail', why: `build: ${e.message}` }; }
   const client = new TestClient(app);
   const rl = fx.handler?.middleware?.rate_limit;
   if (rl?.warmup_requests) {
