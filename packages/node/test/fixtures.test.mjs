@@ -1,5 +1,5 @@
-// The fixture replay through the binding (test/fx/runner.mjs): the project's own testing_data
-// must pass wherever the binding exposes the feature; the external suite is reported and held
+// The fixture replay through the binding (test/fx/runner.mjs), through TestClient and over a
+// live server: the project's own testing_data must pass wherever the binding exposes the feature; the external suite is reported and held
 // to the floor measured when the replay landed. Per-category counts go to the test's
 // diagnostics (and to $SPK_NODE_FX_REPORT as JSON when set).
 import { test } from 'node:test';
@@ -29,6 +29,14 @@ test('own fixtures (testing_data) through TestClient: every runnable one passes'
   const r = await replay(own);
   const total = table(t, r);
   report.own = { ...total, categories: r.categories, skips: r.skips };
+  assert.ok(total.pass >= 524, `only ${total.pass} passed`);
+  assert.deepEqual(r.failures, []);
+});
+
+test('own fixtures over a live server (node engine, real sockets): every runnable one passes', async (t) => {
+  const r = await replay(own, { live: true });
+  const total = table(t, r);
+  report.ownLive = { ...total, categories: r.categories };
   assert.ok(total.pass >= 524, `only ${total.pass} passed`);
   assert.deepEqual(r.failures, []);
 });

@@ -9,7 +9,8 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import zlib from 'node:zlib';
-import { Spikard, TestClient, Response } from '../../lib/index.js';
+import net from 'node:net';
+import { Spikard, TestClient, TestResponse, Response } from '../../lib/index.js';
 
 const PLACEHOLDER = { placeholder: true };
 const NOT_REST = ['graphql', 'protobuf', 'jsonrpc', 'asyncapi_schemas', 'openapi_schemas',
@@ -389,43 +390,126 @@ function compare(fx, res) {
   return match(eb, act, 'body');
 }
 
-async function runOne(entry) {
+async function runOne(entry, live) {
   const { fx } = entry;
   fx.__id = entry.id;
   const why = skipReason(fx, entry.category);
   if (why) return { result: 'skip', why };
   const tmpdirs = [];
   try {
-    return await runBuilt(fx, tmpdirs);
+    return await runBuilt(fx, tmpdirs, live);
   } finally {
     for (const d of tmpdirs) rmSync(d, { recursive: true, force: true });
   }
 }
 
-async function runBuilt(fx, tmpdirs) {
+// One raw request over a real socket to a live server; the response read by length, chunks
+// or close (1xx interim responses skipped), shaped like a TestClient response.
+function parseResponse(buf, isHead) {
+  let off = 0;
+  for (;;) {
+    const end = buf.indexOf('\r\n\r\n', off);
+    if (end < 0) return null;
+    const lines = buf.subarray(off, end).toString('latin1').split('\r\n');
+    const status = Number(lines[0].split(' ')[1]);
+    const headers = [];
+    for (const l of lines.slice(1)) { const i = l.indexOf(':'); headers.push(l.slice(0, i), l.slice(i + 1).trim()); }
+    const bodyStart = end + 4;
+    if (status >= 100 && status < 200 && status !== 101) { off = bodyStart; continue; }
+    const get = (n) => { for (let i = 0; i < headers.length; i += 2) if (headers[i].toLowerCase() === n) return headers[i + 1]; return undefined; };
+    if (isHead || status === 204 || status === 304) return { status, headers, body: Buffer.alloc(0) };
+    const cl = get('content-length');
+    if (cl !== undefined) {
+      const n = Number(cl);
+      return buf.length - bodyStart >= n ? { status, headers, body: buf.subarray(bodyStart, bodyStart + n) } : null;
+    }
+    if (/chunked/i.test(get('transfer-encoding') || '')) {
+      const parts = [];
+      let p = bodyStart;
+      for (;;) {
+        const le = buf.indexOf('\r\n', p);
+        if (le < 0) return null;
+        const size = parseInt(buf.subarray(p, le).toString('latin1'), 16);
+        if (size === 0) return buf.indexOf('\r\n', le + 2) >= 0 ? { status, headers, body: Buffer.concat(parts) } : null;
+        if (buf.length < le + 2 + size + 2) return null;
+        parts.push(buf.subarray(le + 2, le + 2 + size));
+        p = le + 2 + size + 2;
+      }
+    }
+    return undefined; // read until close
+  }
+}
+
+// A declared Content-Length longer than the body: the client half-closes after sending, as the
+// C runner does, so the server sees the end of input instead of waiting for the rest.
+function shortBody(bytes) {
+  const end = bytes.indexOf('\r\n\r\n');
+  const m = /\r\ncontent-length:\s*(\d+)/i.exec(bytes.subarray(0, end).toString('latin1'));
+  return m ? Number(m[1]) > bytes.length - end - 4 : false;
+}
+
+function sendLive(port, bytes, isHead) {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(port, '127.0.0.1');
+    let buf = Buffer.alloc(0);
+    let done = false;
+    const finish = (r) => { if (done) return; done = true; sock.destroy(); clearTimeout(timer); resolve(new TestResponse(r)); };
+    const timer = setTimeout(() => { if (!done) { done = true; sock.destroy(); reject(new Error('live: timeout')); } }, 10000);
+    sock.on('connect', () => (shortBody(bytes) ? sock.end(bytes) : sock.write(bytes)));
+    sock.on('data', (d) => { buf = Buffer.concat([buf, d]); const r = parseResponse(buf, isHead); if (r) finish(r); });
+    sock.on('error', (e) => { if (!done) { const r = parseResponse(buf, isHead); if (r) finish(r); else { done = true; clearTimeout(timer); reject(e); } } });
+    sock.on('end', () => {
+      if (done) return;
+      const r = parseResponse(buf, isHead);
+      if (r) return finish(r);
+      const end = buf.indexOf('\r\n\r\n');
+      if (end < 0) { done = true; clearTimeout(timer); return reject(new Error('live: no response')); }
+      const lines = buf.subarray(0, end).toString('latin1').split('\r\n');
+      const headers = [];
+      for (const l of lines.slice(1)) { const i = l.indexOf(':'); headers.push(l.slice(0, i), l.slice(i + 1).trim()); }
+      finish({ status: Number(lines[0].split(' ')[1]), headers, body: buf.subarray(end + 4) });
+    });
+  });
+}
+
+async function runBuilt(fx, tmpdirs, live) {
   let app;
   try { app = buildApp(fx, tmpdirs); } catch (e) { return { result: 'fail', why: `build: ${e.message}` }; }
-  const client = new TestClient(app);
-  const rl = fx.handler?.middleware?.rate_limit;
-  if (rl?.warmup_requests) {
-    for (let i = 0; i < rl.warmup_requests; i++) await client.raw(requestBytes(fx));
-    if (rl.sleep_ms_between) await sleep(rl.sleep_ms_between);
+  let send, server;
+  const isHead = (fx.request.method || 'GET') === 'HEAD';
+  if (live) {
+    server = await app.listen({ port: 0 });
+    send = (b) => sendLive(server.port, b, isHead);
+  } else {
+    const client = new TestClient(app);
+    send = (b) => client.raw(b);
   }
   let res;
-  try { res = await client.raw(requestBytes(fx)); } catch (e) { return { result: 'fail', why: `send: ${e.message}` }; }
+  try {
+    const rl = fx.handler?.middleware?.rate_limit;
+    if (rl?.warmup_requests) {
+      for (let i = 0; i < rl.warmup_requests; i++) await send(requestBytes(fx));
+      if (rl.sleep_ms_between) await sleep(rl.sleep_ms_between);
+    }
+    res = await send(requestBytes(fx));
+  } catch (e) {
+    return { result: 'fail', why: `send: ${e.message}` };
+  } finally {
+    if (server) await server.close();
+  }
   const w = compare(fx, res);
   return w ? { result: 'fail', why: w } : { result: 'pass' };
 }
 
-/** Replays every fixture of `dir`: {categories: {cat: {pass, fail, skip}}, failures: [{id, why}]} */
-export async function replay(dir, { only } = {}) {
+/** Replays every fixture of `dir` (TestClient, or a live `node`-engine server with `live`): {categories: {cat: {pass, fail, skip}}, failures: [{id, why}]} */
+export async function replay(dir, { only, live = false } = {}) {
   const categories = {};
   const failures = [];
   const skips = {};
   for (const entry of loadFixtures(dir)) {
     if (only && !entry.id.includes(only)) continue;
     const c = (categories[entry.category] ??= { pass: 0, fail: 0, skip: 0 });
-    const r = await runOne(entry);
+    const r = await runOne(entry, live);
     c[r.result]++;
     if (r.result === 'fail') failures.push({ id: entry.id, why: r.why });
     if (r.result === 'skip') skips[r.why] = (skips[r.why] || 0) + 1;
