@@ -382,13 +382,16 @@ static void srv_handle_closed(uv_handle_t *h) {
   spkn_loop_t *s = h->data;
   if (--s->freed_handles > 0) return;
   if (s->close_deferred) {
-    napi_handle_scope hs;
+    /* Inside a callback scope: the promise's reactions must run now, as after any Node
+     * callback. Resolved from a bare libuv callback they would wait for the next unrelated
+     * callback, and with nothing else alive Node would see an idle loop with a pending promise. */
+    scope_t sc;
     napi_value undef;
-    napi_open_handle_scope(s->env, &hs);
+    enter(s, &sc);
     napi_get_undefined(s->env, &undef);
     napi_resolve_deferred(s->env, s->close_deferred, undef);
     s->close_deferred = NULL;
-    napi_close_handle_scope(s->env, hs);
+    leave(s, &sc);
   }
   napi_delete_reference(s->env, s->self);
   s->self = NULL;
