@@ -46,8 +46,34 @@ function hookDone(h, value) {
   else finish(h, value);
 }
 
+// The response as a response-phase hook sees it, valid while the hook runs.
+class HookResponse {
+  #h;
+  constructor(h) { this.#h = h; }
+  get status() { return native.resStatus(this.#h); }
+  set status(v) { native.resStatus(this.#h, v); }
+  header(name) { return native.resHeader(this.#h, name); }
+  setHeader(name, value) { native.resSetHeader(this.#h, name, String(value)); return this; }
+  setBody(body) {
+    native.resSetBody(this.#h, typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body));
+    return this;
+  }
+}
+
 function dispatch(routes, index, raw, h) {
   const route = routes[index];
+  if (route.resHook) { // synchronous: the response must be final when this returns
+    try {
+      const out = route.handler(new Request(raw, null), new HookResponse(h));
+      if (out && typeof out.then === 'function') {
+        out.catch(() => {});
+        return false; // a response hook cannot be async
+      }
+      return true;
+    } catch {
+      return false;
+    }
+  }
   if (route.hook) {
     try {
       const out = route.handler(new Request(raw, null));
@@ -136,8 +162,15 @@ export class Spikard {
    * the request there. A throw is a 500 problem.
    */
   addHook(phase, fn) {
+    if (phase === 'onResponse' || phase === 'onError') {
+      if (typeof fn !== 'function') throw new TypeError('spikard: hook must be a function');
+      const index = this.#routes.length;
+      native.addResponseHook(this[handleOf], phase === 'onResponse' ? 3 : 4, index);
+      this.#routes.push({ hook: true, resHook: true, phase, handler: fn });
+      return this;
+    }
     const code = HOOK_PHASES[phase];
-    if (code === undefined) throw new TypeError(`spikard: unknown hook phase "${phase}" (onRequest, preValidation, preHandler)`);
+    if (code === undefined) throw new TypeError(`spikard: unknown hook phase "${phase}" (onRequest, preValidation, preHandler, onResponse, onError)`);
     if (typeof fn !== 'function') throw new TypeError('spikard: hook must be a function');
     const index = this.#routes.length;
     native.addHook(this[handleOf], code, index);
@@ -148,6 +181,14 @@ export class Spikard {
   onRequest(fn) { return this.addHook('onRequest', fn); }
   preValidation(fn) { return this.addHook('preValidation', fn); }
   preHandler(fn) { return this.addHook('preHandler', fn); }
+  /**
+   * Response-phase hooks, synchronous: fn(req, res) with res.status (get/set), res.header(name),
+   * res.setHeader(name, value), res.setBody(body). onResponse runs after a handler's response,
+   * onError instead of it for errors the core produced or failed handlers. A throw (or a
+   * returned promise) fails the request: 500.
+   */
+  onResponse(fn) { return this.addHook('onResponse', fn); }
+  onError(fn) { return this.addHook('onError', fn); }
 
   /**
    * Start serving. engine 'node' (default): the core's connections run on Node's own event

@@ -102,6 +102,15 @@ export type Handler<B = unknown> = (req: Request<B>) => HandlerResult | Promise<
 export type HookPhase = 'onRequest' | 'preValidation' | 'preHandler';
 export type Hook = (req: Request) => HandlerResult | undefined | Promise<HandlerResult | undefined>;
 
+/** The response as a response-phase hook sees it (valid while the hook runs). */
+export interface HookResponse {
+  status: number;
+  header(name: string): string | undefined;
+  setHeader(name: string, value: string | number): HookResponse;
+  setBody(body: string | Buffer | unknown): HookResponse;
+}
+export type ResponseHook = (req: Request, res: HookResponse) => void;
+
 export interface Server {
   readonly port: number;
   readonly host: string;
@@ -145,9 +154,13 @@ export declare class Spikard {
   options: RouteMethod;
   /** Request-phase hooks: return undefined to go on, anything else is the response. */
   addHook(phase: HookPhase, hook: Hook): this;
+  addHook(phase: 'onResponse' | 'onError', hook: ResponseHook): this;
   onRequest(hook: Hook): this;
   preValidation(hook: Hook): this;
   preHandler(hook: Hook): this;
+  /** Response-phase hooks, synchronous. */
+  onResponse(hook: ResponseHook): this;
+  onError(hook: ResponseHook): this;
   listen(options?: ListenOptions): Promise<Server>;
   /** listen() and close on SIGINT/SIGTERM; with workers > 1 (engine 'node') a cluster primary forking that many workers. */
   run(options?: ListenOptions): Promise<Server | (Omit<Server, 'engine'> & { engine: 'node'; workers: number })>;

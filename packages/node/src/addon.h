@@ -56,7 +56,19 @@ napi_status spkn_init_testclient(napi_env env, napi_value exports);
 napi_status spkn_init_server(napi_env env, napi_value exports);
 napi_status spkn_init_loop(napi_env env, napi_value exports);
 
+/* What the app's threadsafe function carries: the first int of the item says which. */
+enum { SPKN_KIND_CALL = 0, SPKN_KIND_RESHOOK = 1 };
+
+/* A new route/hook slot of the app for JS table entry `index` (NULL: out of memory). */
+spkn_route_t *spkn_app_new_slot(spkn_app_t *a, uint32_t index);
+
+/* reshook.c: response-phase hooks (on_response, on_error). */
+int spkn_reshook_handler(spk_req_t *req, spk_res_t *res, void *user_data);
+void spkn_rcall_js(napi_env env, napi_value js_cb, void *data);
+napi_status spkn_init_reshook(napi_env env, napi_value exports);
+
 /* request.c: the C handler every JS route uses, and the JS-thread half of it. */
+napi_value spkn_build_request(napi_env env, spk_req_t *req);
 int spkn_route_handler(spk_req_t *req, spk_res_t *res, void *user_data);
 /* The same for a request-phase hook (SPK_HOOK_* results). */
 int spkn_hook_handler(spk_req_t *req, spk_res_t *res, void *user_data);

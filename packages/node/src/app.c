@@ -235,6 +235,17 @@ done:
   return ret;
 }
 
+spkn_route_t *spkn_app_new_slot(spkn_app_t *a, uint32_t index) {
+  spkn_route_t *r = calloc(1, sizeof(*r));
+  if (!r || add_route_slot(a, r) != 0) {
+    free(r);
+    return NULL;
+  }
+  r->app = a;
+  r->index = index;
+  return r;
+}
+
 /* addHook(app, phase, index): a request-phase hook (on_request 0, pre_validation 1,
  * pre_handler 2) dispatched to JS like a route, as entry `index` of the JS table. */
 static napi_value js_add_hook(napi_env env, napi_callback_info info) {
@@ -249,14 +260,11 @@ static napi_value js_add_hook(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "addHook(app, phase 0..2, index)");
     return NULL;
   }
-  spkn_route_t *r = calloc(1, sizeof(*r));
-  if (!r || add_route_slot(a, r) != 0) {
-    free(r);
+  spkn_route_t *r = spkn_app_new_slot(a, index);
+  if (!r) {
     napi_throw_error(env, NULL, "out of memory");
     return NULL;
   }
-  r->app = a;
-  r->index = index;
   int rc = spk_app_add_hook(a->app, (spk_hook_phase_t)phase, spkn_hook_handler, r);
   if (rc != SPK_OK) napi_throw_error(env, spk_err_name(rc), spk_strerror(rc));
   return NULL;

@@ -38,7 +38,8 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_add_env_cleanup_hook(env, env_cleanup, st);
   if (spkn_init_app(env, exports) != napi_ok || spkn_init_respond(env, exports) != napi_ok ||
       spkn_init_testclient(env, exports) != napi_ok || spkn_init_server(env, exports) != napi_ok ||
-      spkn_init_loop(env, exports) != napi_ok)
+      spkn_init_loop(env, exports) != napi_ok ||
+      spkn_init_reshook(env, exports) != napi_ok)
     return NULL;
   return exports;
 }

@@ -15,6 +15,7 @@
 #include "spikard/response.h"
 
 typedef struct spkn_call {
+  int kind; /* SPKN_KIND_CALL (see addon.h) */
   spkn_route_t *route;
   spk_req_t *req;
   spk_res_t *res;
@@ -117,7 +118,7 @@ static napi_value pairs(napi_env env, spk_req_t *req, size_t count, pair_at_fn a
 
 /* The request as a plain object; JS wraps it (lib/request.js). Flat [n0, v0, n1, v1, ...]
  * arrays keep the crossing cheap and the order of repeated names. */
-static napi_value build_request(napi_env env, spk_req_t *req) {
+napi_value spkn_build_request(napi_env env, spk_req_t *req) {
   napi_value o, body;
   if (napi_create_object(env, &o) != napi_ok) return NULL;
   set(env, o, "method", str(env, spk_req_method_str(req)));
@@ -146,6 +147,10 @@ static void call_finalize(napi_env env, void *data, void *hint) {
 
 void spkn_call_js(napi_env env, napi_value js_cb, void *context, void *data) {
   (void)context;
+  if (*(int *)data == SPKN_KIND_RESHOOK) {
+    spkn_rcall_js(env, js_cb, data);
+    return;
+  }
   spkn_call_t *c = data;
   if (!env) { /* the environment is going away: answer, never drop */
     end_problem(c, 503, "service-unavailable", "Service Unavailable",
@@ -167,7 +172,7 @@ void spkn_call_js(napi_env env, napi_value js_cb, void *context, void *data) {
 static void dispatch(napi_env env, napi_value js_cb, spkn_call_t *c) {
   napi_value argv[3], undef, result;
   napi_get_undefined(env, &undef);
-  argv[1] = build_request(env, c->req);
+  argv[1] = spkn_build_request(env, c->req);
   if (!argv[1] || napi_create_uint32(env, c->route->index, &argv[0]) != napi_ok ||
       spkn_wrap(env, c, call_finalize, &argv[2]) != napi_ok) {
     end_problem(c, 500, "internal-server-error", "Internal Server Error",

@@ -221,3 +221,46 @@ test('setLimits: the core answers 431 and 414 past the configured limits', async
   assert.equal((await c.get('/x', { headers: { 'X-Big': 'a'.repeat(1000) } })).status, 431);
   assert.equal((await c.get(`/x?q=${'b'.repeat(300)}`)).status, 414);
 });
+
+test('response-phase hooks: onResponse edits every response, onError sees core errors; all engines', async () => {
+  const app = new Spikard();
+  app.onResponse((req, res) => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('X-Seen-Status', res.status);
+    if (req.path === '/rewrite') { res.status = 201; res.setBody({ rewritten: true }); }
+  });
+  app.onError((req, res) => { res.setHeader('X-Error-Hook', String(res.status)); });
+  app.get('/ok', () => ({ ok: true }));
+  app.get('/rewrite', () => ({ ok: true }));
+  app.get('/fail', () => { throw new Error('x'); });
+  const c = new TestClient(app);
+  let r = await c.get('/ok');
+  assert.equal(r.headers['x-content-type-options'], 'nosniff');
+  assert.equal(r.headers['x-seen-status'], '200');
+  assert.equal(r.headers['x-error-hook'], undefined);
+  r = await c.get('/rewrite');
+  assert.equal(r.status, 201);
+  assert.deepEqual(r.json(), { rewritten: true });
+  r = await c.get('/missing');
+  assert.equal(r.status, 404);
+  assert.equal(r.headers['x-error-hook'], '404');
+  for (const engine of ['node', 'threads']) {
+    const server = await app.listen({ port: 0, engine });
+    try {
+      const res = await fetch(`http://127.0.0.1:${server.port}/ok`);
+      assert.equal(res.headers.get('x-content-type-options'), 'nosniff', engine);
+      const miss = await fetch(`http://127.0.0.1:${server.port}/missing`);
+      assert.equal(miss.headers.get('x-error-hook'), '404', engine);
+    } finally {
+      await server.close();
+    }
+  }
+});
+
+test('a failing response hook fails the request with a 500, never a crash', async () => {
+  const app = new Spikard();
+  app.onResponse(() => { throw new Error('hook bug'); });
+  app.get('/ok', () => ({ ok: true }));
+  const r = await new TestClient(app).get('/ok');
+  assert.equal(r.status, 500);
+});
