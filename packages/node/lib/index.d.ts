@@ -61,6 +61,8 @@ export declare class Request<B = unknown> {
   /** Percent-decoded path. */
   readonly path: string;
   readonly queryString: string;
+  /** The peer's address ("127.0.0.1", "::1"; "test" through TestClient). */
+  readonly ip: string;
   /** Path parameters; validated and coerced where declared ({id:int} → number). */
   readonly params: Record<string, any>;
   /** Query parameters: strings (arrays when repeated), declared ones validated and coerced. */

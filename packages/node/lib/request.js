@@ -56,6 +56,9 @@ export class Request {
 
   get queryString() { return this.#raw.queryString; }
 
+  /** The peer's address ("127.0.0.1", "::1"; "test" through TestClient). */
+  get ip() { return this.#raw.ip; }
+
   /** Headers by lowercase name; repeated fields joined with ", ". */
   get headers() {
     if (!this.#headers) this.#headers = toObject(this.#raw.headers, true, false);

@@ -130,6 +130,7 @@ napi_value spkn_build_request(napi_env env, spk_req_t *req) {
   set(env, o, "headers", pairs(env, req, spk_req_header_count(req), header_at));
   set(env, o, "cookies", pairs(env, req, spk_req_cookie_count(req), spk_req_cookie_at));
   set(env, o, "validated", str(env, spk_req_validated(req)));
+  set(env, o, "ip", str(env, spk_req_remote_addr(req)));
   spk_str_t b = spk_req_body(req);
   if (napi_create_buffer_copy(env, b.len, b.len ? b.ptr : "", NULL, &body) == napi_ok)
     set(env, o, "body", body);

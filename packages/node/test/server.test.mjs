@@ -10,6 +10,7 @@ test(`${engine} engine: listen, serve sync/async/failing handlers concurrently, 
   app.get('/slow', async () => { await new Promise((r) => setTimeout(r, 30)); return 'done'; });
   app.post('/echo', { body: { type: 'object' } }, (req) => req.json());
   app.get('/boom', () => { throw new Error('x'); });
+  app.get('/ip', (req) => ({ ip: req.ip }));
   const server = await app.listen({ host: '127.0.0.1', port: 0, engine });
   try {
     assert.ok(server.port > 0);
@@ -22,6 +23,7 @@ test(`${engine} engine: listen, serve sync/async/failing handlers concurrently, 
     assert.equal(await b.text(), 'done');
     assert.deepEqual(await c.json(), { k: 1 });
     assert.equal(d.status, 500);
+    assert.deepEqual(await (await fetch(`${base}/ip`)).json(), { ip: '127.0.0.1' });
     const many = await Promise.all(Array.from({ length: 40 }, () => fetch(`${base}/json`).then((r) => r.status)));
     assert.ok(many.every((s) => s === 200));
   } finally {
