@@ -2,7 +2,7 @@
 // exchanges to JS handlers, and the network server.
 import { native } from './native.js';
 import { Request } from './request.js';
-import { Response, encode, problemFor } from './response.js';
+import { Response, StreamResponse, encode, problemFor, streamHeaders } from './response.js';
 import { toJsonSchema, toParameters } from './schema.js';
 
 export const handleOf = Symbol('spikard.handle');
@@ -32,7 +32,58 @@ async function fromFetchResponse(r) {
   return new Response(body.length ? body : undefined, { status: r.status, headers: [...r.headers] });
 }
 
+const EAGAIN = -6;
+const pause = () => new Promise((r) => setTimeout(r, 1));
+
+function chunkOf(item) {
+  if (typeof item === 'string' || Buffer.isBuffer(item)) return item;
+  if (item instanceof Uint8Array) return Buffer.from(item);
+  return `${JSON.stringify(item)}\n`;
+}
+
+function eventOf(item) {
+  if (typeof item === 'string') return { data: item };
+  const ev = { ...item };
+  if (ev.data !== undefined && typeof ev.data !== 'string') ev.data = JSON.stringify(ev.data);
+  if (ev.id !== undefined) ev.id = String(ev.id);
+  return ev;
+}
+
+// Writes what the iterable yields; a full queue (slow client) waits, a gone client stops the
+// iteration (its return() runs) and a throwing iterable aborts the stream (incomplete body).
+async function pump(sh, iterable, sse) {
+  try {
+    for await (const item of iterable) {
+      for (;;) {
+        const rc = sse ? native.sseSend(sh, eventOf(item)) : native.streamWrite(sh, chunkOf(item));
+        if (rc === 0) break;
+        if (rc === EAGAIN) { await pause(); continue; }
+        native.streamAbort(sh); // client gone or a bad event
+        return;
+      }
+    }
+    native.streamEnd(sh);
+  } catch {
+    native.streamAbort(sh);
+  }
+}
+
+function startStream(h, s) {
+  let sh;
+  try {
+    const flat = streamHeaders(s.headers);
+    sh = native.respondStream(h, s.status, flat, s.sse);
+  } catch (err) {
+    return sendError(h, err);
+  }
+  pump(sh, s.iterable, s.sse);
+}
+
 function finish(h, value) {
+  if (value instanceof StreamResponse) return startStream(h, value);
+  if (value && typeof value === 'object' && typeof value[Symbol.asyncIterator] === 'function' &&
+      !(value instanceof Response))
+    return startStream(h, new StreamResponse(value));
   if (typeof globalThis.Response === 'function' && value instanceof globalThis.Response) {
     fromFetchResponse(value).then((v) => sendResult(h, v), (e) => sendError(h, e));
   } else {

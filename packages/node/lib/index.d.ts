@@ -89,6 +89,18 @@ export declare class Response {
   body: unknown;
   static json(value: unknown, init?: { status?: number; headers?: HeaderInit }): Response;
   static text(text: string, init?: { status?: number; headers?: HeaderInit }): Response;
+  /** A streamed body (chunked): strings/bytes as they are, other values as JSON lines. */
+  static stream(iterable: AsyncIterable<unknown> | Iterable<unknown>, init?: { status?: number; headers?: HeaderInit }): StreamResponse;
+  /** Server-Sent Events: a string is one data event; or {data, event, id, retry}. */
+  static sse(iterable: AsyncIterable<SseEvent | string> | Iterable<SseEvent | string>, init?: { headers?: HeaderInit }): StreamResponse;
+}
+
+export interface SseEvent { data?: unknown; event?: string; id?: string | number; retry?: number }
+
+export declare class StreamResponse {
+  readonly status: number;
+  readonly headers: HeaderInit;
+  readonly sse: boolean;
 }
 
 /** Thrown from a handler: answered as RFC 9457 problem details with this status. */

@@ -28,6 +28,25 @@ export class Response {
   }
 }
 
+/**
+ * A streamed body: each value the (async) iterable yields is one chunk — strings and bytes as
+ * they are, anything else as a JSON line (NDJSON). Response.sse: each value is one event —
+ * a string (data), or {data, event, id, retry} (data: string or JSON).
+ */
+export class StreamResponse {
+  constructor(iterable, init = {}, sse = false) {
+    this.iterable = iterable;
+    this.status = init.status ?? 200;
+    this.headers = init.headers ?? {};
+    this.sse = sse;
+  }
+}
+
+Response.stream = (iterable, init) => new StreamResponse(iterable, init, false);
+Response.sse = (iterable, init) => new StreamResponse(iterable, init, true);
+
+export function streamHeaders(h) { return flatHeaders(h, []); }
+
 export class HttpError extends Error {
   constructor(status, detail, { title, type, extra } = {}) {
     super(detail ?? title ?? `HTTP ${status}`);

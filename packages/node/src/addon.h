@@ -62,6 +62,11 @@ enum { SPKN_KIND_CALL = 0, SPKN_KIND_RESHOOK = 1 };
 /* A new route/hook slot of the app for JS table entry `index` (NULL: out of memory). */
 spkn_route_t *spkn_app_new_slot(spkn_app_t *a, uint32_t index);
 
+/* streamres.c: streamed responses and SSE from JS. */
+struct spk_stream;
+napi_value spkn_stream_wrap(napi_env env, struct spk_stream *stream);
+napi_status spkn_init_stream(napi_env env, napi_value exports);
+
 /* reshook.c: response-phase hooks (on_response, on_error). */
 int spkn_reshook_handler(spk_req_t *req, spk_res_t *res, void *user_data);
 void spkn_rcall_js(napi_env env, napi_value js_cb, void *data);

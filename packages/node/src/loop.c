@@ -71,6 +71,8 @@ struct spkn_loop {
   uv_mutex_t mu; /* wake queue */
   spk__exchange_t **wq;
   size_t wq_len, wq_cap;
+  struct spk_stream **sq; /* streamed responses with news (wake_stream), under mu */
+  size_t sq_len, sq_cap;
 };
 
 static void lc_apply(spkn_lconn_t *lc, spk__conn_action_t a);
@@ -181,12 +183,27 @@ static void io_wake(void *wake_data, spk__exchange_t *ex) {
   uv_async_send(&s->async);
 }
 
+static void io_wake_stream(void *wake_data, struct spk_stream *st) {
+  spkn_loop_t *s = wake_data;
+  uv_mutex_lock(&s->mu);
+  if (s->sq_len == s->sq_cap) {
+    size_t cap = s->sq_cap ? s->sq_cap * 2 : 64;
+    struct spk_stream **q = realloc(s->sq, cap * sizeof(*q));
+    while (!q) q = realloc(s->sq, cap * sizeof(*q)); /* never lose a wake */
+    s->sq = q;
+    s->sq_cap = cap;
+  }
+  s->sq[s->sq_len++] = st;
+  uv_mutex_unlock(&s->mu);
+  uv_async_send(&s->async);
+}
+
 static void io_hold(void *wake_data, int delta) {
   spkn_loop_t *s = wake_data;
   s->held += delta;
 }
 
-static const spk__conn_io_t loop_io = {io_write, io_wake, io_set_timer, io_hold, NULL};
+static const spk__conn_io_t loop_io = {io_write, io_wake, io_set_timer, io_hold, io_wake_stream};
 
 /* ---- connections ---- */
 
@@ -343,14 +360,22 @@ static void on_async(uv_async_t *a) {
   spkn_loop_t *s = a->data;
   for (;;) {
     uv_mutex_lock(&s->mu);
-    size_t n = s->wq_len;
+    size_t n = s->wq_len, ns = s->sq_len;
     spk__exchange_t **q = s->wq;
+    struct spk_stream **sq = s->sq;
     s->wq = NULL;
     s->wq_len = s->wq_cap = 0;
+    s->sq = NULL;
+    s->sq_len = s->sq_cap = 0;
     uv_mutex_unlock(&s->mu);
-    if (!n) break;
+    if (!n && !ns) break;
     scope_t sc;
     enter(s, &sc);
+    for (size_t i = 0; i < ns; i++) {
+      spk__conn_t *c = spk__stream_deliver(sq[i]);
+      if (c) lc_apply(spk__conn_io_data(c), spk__conn_stream_wake(c));
+    }
+    free(sq);
     for (size_t i = 0; i < n; i++) {
       spk__conn_t *c = spk__exchange_conn(q[i]);
       s->held--;
@@ -374,6 +399,8 @@ static void srv_free(spkn_loop_t *s) {
   napi_delete_reference(s->env, s->resource);
   uv_mutex_destroy(&s->mu);
   free(s->wq);
+  for (size_t i = 0; i < s->sq_len; i++) spk__stream_wake_drop(s->sq[i]);
+  free(s->sq);
   spkn_app_unuse(s->app);
   free(s);
 }

@@ -13,6 +13,7 @@
 #include "spikard/hooks.h"
 #include "spikard/request.h"
 #include "spikard/response.h"
+#include "spikard/stream.h"
 
 typedef struct spkn_call {
   int kind; /* SPKN_KIND_CALL (see addon.h) */
@@ -267,6 +268,49 @@ static napi_value js_respond(napi_env env, napi_callback_info info) {
   return ret;
 }
 
+/* respondStream(handle, status, [n0, v0, ...], sse: bool) → stream handle: the response
+ * becomes a (push) stream or an event stream, its head goes out as the exchange ends now. */
+static napi_value js_respond_stream(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  spkn_call_t *c = argc >= 1 ? spkn_unwrap(env, argv[0], "respondStream: not a handle") : NULL;
+  if (!c) return NULL;
+  if (c->ended || c->is_hook) {
+    napi_throw_error(env, "SPK_ESTATE", "respondStream: the response was already sent");
+    return NULL;
+  }
+  bool sse = false;
+  if (argc >= 4) napi_get_value_bool(env, argv[3], &sse);
+  spk_stream_t *stream = NULL;
+  int rc = sse ? spk_res_sse(c->res, NULL, &stream) : spk_res_stream(c->res, NULL, &stream);
+  if (rc != SPK_OK) {
+    end_problem(c, 500, "internal-server-error", "Internal Server Error", spk_strerror(rc));
+    napi_throw_error(env, spk_err_name(rc), spk_strerror(rc));
+    return NULL;
+  }
+  int32_t status = 200;
+  if (!sse && argc >= 2) napi_get_value_int32(env, argv[1], &status);
+  if (!sse) spk_res_status(c->res, status);
+  uint32_t n = 0;
+  bool is_arr = false;
+  if (argc >= 3 && napi_is_array(env, argv[2], &is_arr) == napi_ok && is_arr)
+    napi_get_array_length(env, argv[2], &n);
+  for (uint32_t i = 0; i + 1 < n; i += 2) {
+    napi_value nv, vv;
+    char name[256], value[2048];
+    size_t nl = 0, vl = 0;
+    napi_get_element(env, argv[2], i, &nv);
+    napi_get_element(env, argv[2], i + 1, &vv);
+    if (napi_get_value_string_utf8(env, nv, name, sizeof(name), &nl) == napi_ok &&
+        napi_get_value_string_utf8(env, vv, value, sizeof(value), &vl) == napi_ok)
+      spk_res_header_n(c->res, name, nl, value, vl);
+  }
+  napi_value handle = spkn_stream_wrap(env, stream);
+  end(c);
+  return handle;
+}
+
 /* proceed(handle): a request-phase hook lets the pipeline go on. false when already answered. */
 static napi_value js_proceed(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -289,6 +333,7 @@ napi_status spkn_init_respond(napi_env env, napi_value exports) {
   napi_property_descriptor d[] = {
       {"respond", NULL, js_respond, NULL, NULL, NULL, napi_enumerable, NULL},
       {"proceed", NULL, js_proceed, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"respondStream", NULL, js_respond_stream, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   return napi_define_properties(env, exports, sizeof(d) / sizeof(d[0]), d);
 }

@@ -264,3 +264,37 @@ test('a failing response hook fails the request with a 500, never a crash', asyn
   const r = await new TestClient(app).get('/ok');
   assert.equal(r.status, 500);
 });
+
+test('streamed responses and SSE: async iterables, NDJSON, events; through TestClient and a live server', async () => {
+  const app = new Spikard();
+  app.get('/ndjson', async function* () {
+    for (let i = 0; i < 3; i++) { await new Promise((r) => setImmediate(r)); yield { i }; }
+  });
+  app.get('/text', () => Response.stream(['a', 'b', Buffer.from('c')], { headers: { 'Content-Type': 'text/plain' } }));
+  app.get('/events', () => Response.sse((async function* () {
+    yield 'hello';
+    yield { event: 'tick', id: 2, data: { n: 2 } };
+  })()));
+  app.get('/broken', () => Response.stream((async function* () { yield 'part'; throw new Error('producer failed'); })()));
+  const c = new TestClient(app);
+  let r = await c.get('/ndjson');
+  assert.equal(r.status, 200);
+  assert.equal(r.text(), '{"i":0}\n{"i":1}\n{"i":2}\n');
+  r = await c.get('/text');
+  assert.equal(r.text(), 'abc');
+  assert.equal(r.headers['content-type'], 'text/plain');
+  r = await c.get('/events');
+  assert.equal(r.headers['content-type'], 'text/event-stream');
+  assert.match(r.text(), /data: hello\n\n/);
+  assert.match(r.text(), /event: tick\nid: 2\ndata: \{"n":2\}\n\n/);
+  for (const engine of ['node', 'threads']) {
+    const server = await app.listen({ port: 0, engine });
+    try {
+      const res = await fetch(`http://127.0.0.1:${server.port}/ndjson`);
+      assert.equal(await res.text(), '{"i":0}\n{"i":1}\n{"i":2}\n', engine);
+      await assert.rejects(fetch(`http://127.0.0.1:${server.port}/broken`).then((x) => x.text()), engine);
+    } finally {
+      await server.close();
+    }
+  }
+});
