@@ -11,6 +11,7 @@ if [ ! -f "$bdir/CMakeCache.txt" ]; then
   cmake -S "$root" -B "$bdir" -DCMAKE_BUILD_TYPE=Release -DSPK_TESTS=OFF >/dev/null
 fi
 cmake --build "$bdir" --target spikard_node -j"${JOBS:-2}"
+mkdir -p "$pkg/build"
 cp "$bdir/node/spikard.node" "$pkg/build/spikard.node"
 (cd "$pkg" && npm install --no-audit --no-fund --prefer-offline >/dev/null)
 echo "built $pkg/build/spikard.node"
