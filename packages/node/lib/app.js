@@ -1,0 +1,315 @@
+// The app: routes with their contracts, middleware configuration, dispatch of the core's
+// exchanges to JS handlers, and the network server.
+import { native } from './native.js';
+import { Request } from './request.js';
+import { Response, StreamResponse, encode, problemFor, streamHeaders } from './response.js';
+import { toJsonSchema, toParameters } from './schema.js';
+
+export const handleOf = Symbol('spikard.handle');
+
+const HOOK_PHASES = { onRequest: 0, preValidation: 1, preHandler: 2 };
+
+const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
+
+function sendResult(h, value) {
+  let out;
+  try {
+    out = encode(value);
+  } catch (err) {
+    out = problemFor(err);
+  }
+  native.respond(h, out[0], out[1], out[2]);
+}
+
+function sendError(h, err) {
+  const out = problemFor(err);
+  native.respond(h, out[0], out[1], out[2]);
+}
+
+// A WHATWG Response (globalThis.Response) is read fully, then sent like ours.
+async function fromFetchResponse(r) {
+  const body = Buffer.from(await r.arrayBuffer());
+  return new Response(body.length ? body : undefined, { status: r.status, headers: [...r.headers] });
+}
+
+const EAGAIN = -6;
+const pause = () => new Promise((r) => setTimeout(r, 1));
+
+function chunkOf(item) {
+  if (typeof item === 'string' || Buffer.isBuffer(item)) return item;
+  if (item instanceof Uint8Array) return Buffer.from(item);
+  return `${JSON.stringify(item)}\n`;
+}
+
+function eventOf(item) {
+  if (typeof item === 'string') return { data: item };
+  const ev = { ...item };
+  if (ev.data !== undefined && typeof ev.data !== 'string') ev.data = JSON.stringify(ev.data);
+  if (ev.id !== undefined) ev.id = String(ev.id);
+  return ev;
+}
+
+// Writes what the iterable yields; a full queue (slow client) waits, a gone client stops the
+// iteration (its return() runs) and a throwing iterable aborts the stream (incomplete body).
+async function pump(sh, iterable, sse) {
+  try {
+    for await (const item of iterable) {
+      for (;;) {
+        const rc = sse ? native.sseSend(sh, eventOf(item)) : native.streamWrite(sh, chunkOf(item));
+        if (rc === 0) break;
+        if (rc === EAGAIN) { await pause(); continue; }
+        native.streamAbort(sh); // client gone or a bad event
+        return;
+      }
+    }
+    native.streamEnd(sh);
+  } catch {
+    native.streamAbort(sh);
+  }
+}
+
+function startStream(h, s) {
+  let sh;
+  try {
+    const flat = streamHeaders(s.headers);
+    sh = native.respondStream(h, s.status, flat, s.sse);
+  } catch (err) {
+    return sendError(h, err);
+  }
+  pump(sh, s.iterable, s.sse);
+}
+
+function finish(h, value) {
+  if (value instanceof StreamResponse) return startStream(h, value);
+  if (value && typeof value === 'object' && typeof value[Symbol.asyncIterator] === 'function' &&
+      !(value instanceof Response))
+    return startStream(h, new StreamResponse(value));
+  if (typeof globalThis.Response === 'function' && value instanceof globalThis.Response) {
+    fromFetchResponse(value).then((v) => sendResult(h, v), (e) => sendError(h, e));
+  } else {
+    sendResult(h, value);
+  }
+}
+
+// A request-phase hook: undefined → the pipeline goes on; anything else is the answer.
+function hookDone(h, value) {
+  if (value === undefined) native.proceed(h);
+  else finish(h, value);
+}
+
+// The response as a response-phase hook sees it, valid while the hook runs.
+class HookResponse {
+  #h;
+  constructor(h) { this.#h = h; }
+  get status() { return native.resStatus(this.#h); }
+  set status(v) { native.resStatus(this.#h, v); }
+  header(name) { return native.resHeader(this.#h, name); }
+  setHeader(name, value) { native.resSetHeader(this.#h, name, String(value)); return this; }
+  setBody(body) {
+    native.resSetBody(this.#h, typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body));
+    return this;
+  }
+}
+
+function dispatch(routes, index, raw, h) {
+  const route = routes[index];
+  if (route.resHook) { // synchronous: the response must be final when this returns
+    try {
+      const out = route.handler(new Request(raw, null), new HookResponse(h));
+      if (out && typeof out.then === 'function') {
+        out.catch(() => {});
+        return false; // a response hook cannot be async
+      }
+      return true;
+    } catch {
+      return false;
+    }
+  }
+  if (route.hook) {
+    try {
+      const out = route.handler(new Request(raw, null));
+      if (out && typeof out.then === 'function') out.then((v) => hookDone(h, v), (e) => sendError(h, e));
+      else hookDone(h, out);
+    } catch (err) {
+      sendError(h, err);
+    }
+    return;
+  }
+  try {
+    const out = route.handler(new Request(raw, route.parse));
+    if (out && typeof out.then === 'function') out.then((v) => finish(h, v), (e) => sendError(h, e));
+    else finish(h, out);
+  } catch (err) {
+    sendError(h, err);
+  }
+}
+
+export class Spikard {
+  #routes = [];
+
+  /** @param {object} [config] middleware sections of spk_app_configure (docs/middleware.md) */
+  constructor(config) {
+    // The addon holds the dispatcher strongly; it must not reach this object (only the route
+    // table), or the app could never be collected.
+    const routes = this.#routes;
+    this[handleOf] = native.createApp((index, raw, h) => dispatch(routes, index, raw, h));
+    if (config) this.configure(config);
+  }
+
+  /**
+   * Server limits (include/spikard/app.h): max_request_line (414), max_header_count and
+   * max_header_bytes (431), max_body_bytes (413), header_timeout_ms, body_timeout_ms,
+   * keepalive_timeout_ms. Keys left out keep their defaults.
+   */
+  setLimits(limits) {
+    native.setLimits(this[handleOf], limits);
+    return this;
+  }
+
+  /** Middleware configuration (JSON sections of docs/middleware.md), before serving. */
+  configure(config) {
+    native.configure(this[handleOf], typeof config === 'string' ? config : JSON.stringify(config));
+    return this;
+  }
+
+  /**
+   * The seeds' registration form: {method, path, handler_name, request_schema,
+   * response_schema, parameter_schema, is_async} plus the handler.
+   */
+  addRoute(meta, handler) {
+    if (typeof handler !== 'function') throw new TypeError('spikard: handler must be a function');
+    const method = String(meta.method || 'GET').toUpperCase();
+    const opts = {};
+    const bodyIn = meta.request_schema ?? meta.body_schema ?? meta.body;
+    const body = toJsonSchema(bodyIn);
+    const resp = toJsonSchema(meta.response_schema ?? meta.response);
+    const params = toParameters(meta.parameter_schema ?? meta.parameters);
+    if (body) opts.body_schema = JSON.stringify(body);
+    if (resp) opts.response_schema = JSON.stringify(resp);
+    if (params) opts.parameters = JSON.stringify(params);
+    if (meta.middleware) opts.middleware = JSON.stringify(meta.middleware);
+    const limit = meta.max_body_bytes ?? meta.maxBodyBytes;
+    if (limit) opts.max_body_bytes = limit;
+    const index = this.#routes.length;
+    native.addRoute(this[handleOf], method, meta.path, index,
+      Object.keys(opts).length ? opts : null);
+    // A Zod body schema also parses the (already validated) body: defaults, transforms and
+    // refinements JSON Schema cannot express apply to req.json().
+    const parse = bodyIn && typeof bodyIn.safeParse === 'function' ? bodyIn : null;
+    this.#routes.push({ method, path: meta.path, name: meta.handler_name ?? handler.name, handler, parse });
+    return this;
+  }
+
+  /** Registered routes (method, path, handler name), in order. */
+  get routes() {
+    return this.#routes.filter((r) => !r.hook)
+      .map(({ method, path, name }) => ({ method, path, handler_name: name }));
+  }
+
+  /**
+   * A request-phase lifecycle hook ('onRequest' before routing, 'preValidation' before the
+   * contract, 'preHandler' after validation). Hooks run in registration order; returning
+   * (or resolving to) undefined goes on, any other value is sent as the response and stops
+   * the request there. A throw is a 500 problem.
+   */
+  addHook(phase, fn) {
+    if (phase === 'onResponse' || phase === 'onError') {
+      if (typeof fn !== 'function') throw new TypeError('spikard: hook must be a function');
+      const index = this.#routes.length;
+      native.addResponseHook(this[handleOf], phase === 'onResponse' ? 3 : 4, index);
+      this.#routes.push({ hook: true, resHook: true, phase, handler: fn });
+      return this;
+    }
+    const code = HOOK_PHASES[phase];
+    if (code === undefined) throw new TypeError(`spikard: unknown hook phase "${phase}" (onRequest, preValidation, preHandler, onResponse, onError)`);
+    if (typeof fn !== 'function') throw new TypeError('spikard: hook must be a function');
+    const index = this.#routes.length;
+    native.addHook(this[handleOf], code, index);
+    this.#routes.push({ hook: true, phase, handler: fn });
+    return this;
+  }
+
+  onRequest(fn) { return this.addHook('onRequest', fn); }
+  preValidation(fn) { return this.addHook('preValidation', fn); }
+  preHandler(fn) { return this.addHook('preHandler', fn); }
+  /**
+   * Response-phase hooks, synchronous: fn(req, res) with res.status (get/set), res.header(name),
+   * res.setHeader(name, value), res.setBody(body). onResponse runs after a handler's response,
+   * onError instead of it for errors the core produced or failed handlers. A throw (or a
+   * returned promise) fails the request: 500.
+   */
+  onResponse(fn) { return this.addHook('onResponse', fn); }
+  onError(fn) { return this.addHook('onError', fn); }
+
+  /**
+   * Start serving. engine 'node' (default): the core's connections run on Node's own event
+   * loop and handlers are called directly, no thread hop. engine 'threads': the core's server
+   * with `workers` threads of its own (parsing, routing and validation there in parallel),
+   * handlers handed to this thread.
+   * @returns {Promise<{port: number, host: string, close(): Promise<void>}>}
+   */
+  async listen({ host = '127.0.0.1', port = 8000, workers = 1, engine = 'node', reusePort = false } = {}) {
+    if (engine === 'node') {
+      const s = native.listenOnLoop(this[handleOf], host, port, reusePort);
+      return { port: native.loopPort(s), host, engine, close: () => native.loopClose(s) };
+    }
+    if (engine !== 'threads') throw new TypeError(`spikard: unknown engine "${engine}"`);
+    const s = native.listen(this[handleOf], host, port, workers);
+    return { port: native.serverPort(s), host, engine, close: () => native.serverClose(s) };
+  }
+
+  /**
+   * listen() until SIGINT/SIGTERM, then a graceful close. With the 'node' engine and
+   * `workers` > 1 the process becomes a cluster primary forking that many workers; each worker
+   * (running the same program) listens on the port with SO_REUSEPORT and the kernel spreads
+   * connections. The primary's result closes the workers.
+   */
+  async run(options = {}) {
+    const { workers = 1, engine = 'node' } = options;
+    if (workers > 1 && engine === 'node') {
+      const { default: cluster } = await import('node:cluster');
+      if (cluster.isPrimary) {
+        if (!options.port) throw new TypeError('spikard: run({ workers }) needs a fixed port');
+        const forked = Array.from({ length: workers }, () => cluster.fork());
+        await Promise.all(forked.map((w) => new Promise((resolve, reject) => {
+          w.once('message', (m) => (m === 'spikard:listening' ? resolve() : reject(new Error(String(m)))));
+          w.once('exit', (code) => reject(new Error(`worker exited with ${code}`)));
+        })));
+        const close = () => Promise.all(forked.map((w) => new Promise((resolve) => {
+          if (w.isDead()) return resolve();
+          w.once('exit', resolve);
+          w.process.kill('SIGTERM');
+        })));
+        const stop = () => { process.off('SIGINT', stop); process.off('SIGTERM', stop); close(); };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+        return { port: options.port, host: options.host ?? '127.0.0.1', engine, workers, close };
+      }
+      // A worker's IPC channel keeps it alive: once its server has closed, let it go.
+      const server = await this.#runOne({ ...options, reusePort: true }, () => process.disconnect());
+      process.send?.('spikard:listening');
+      return server;
+    }
+    return this.#runOne(options);
+  }
+
+  async #runOne(options, closed = () => {}) {
+    const server = await this.listen(options);
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      server.close().then(closed);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    return server;
+  }
+}
+
+for (const m of METHODS) {
+  // app.get(path, handler) / app.get(path, options, handler)
+  Spikard.prototype[m.toLowerCase()] = function (path, options, handler) {
+    if (typeof options === 'function') [options, handler] = [{}, options];
+    return this.addRoute({ ...options, method: m, path }, handler);
+  };
+}

@@ -1,0 +1,220 @@
+// Spikard for Node — type declarations (hand-written; the runtime is ESM JavaScript in lib/).
+
+/** A JSON Schema object (draft 2020-12 as the core understands it). */
+export type JsonSchema = { [key: string]: unknown };
+
+/** Anything with a Zod v4-style `toJSONSchema()` (and `safeParse` for body parsing). */
+export interface ZodLike<T = unknown> {
+  toJSONSchema(params?: { io?: 'input' | 'output' }): JsonSchema;
+  safeParse(value: unknown): { success: true; data: T } | { success: false; error: { issues: unknown[] } };
+}
+
+export type Schema<T = unknown> = JsonSchema | ZodLike<T>;
+type Infer<S> = S extends ZodLike<infer T> ? T : unknown;
+
+/** Per-parameter schema plus the core's flags (docs/validation.md). */
+export type ParamSchema = JsonSchema & { optional?: boolean; required?: boolean; default?: unknown };
+/** A group: a map name → schema, or an object schema (Zod z.object) whose properties are the parameters. */
+export type ParamGroup = Record<string, ParamSchema> | ZodLike;
+
+export interface Parameters {
+  path?: ParamGroup;
+  query?: ParamGroup;
+  headers?: ParamGroup;
+  cookies?: ParamGroup;
+  files?: Record<string, { required?: boolean; content_type?: string[]; validate_magic_numbers?: boolean }>;
+}
+
+/** Per-route middleware overrides (docs/middleware.md). */
+export interface RouteMiddleware {
+  cors?: Record<string, unknown>;
+  compression?: Record<string, unknown> | false;
+  request_timeout?: { seconds: number };
+  body_limit?: { max_bytes: number };
+}
+
+export interface RouteOptions<B = unknown> {
+  /** Body schema (alias: request_schema, body_schema). */
+  body?: Schema<B>;
+  request_schema?: Schema<B>;
+  body_schema?: Schema<B>;
+  /** Response schema: 2xx JSON bodies that do not conform become a 500 problem. */
+  response?: Schema;
+  response_schema?: Schema;
+  parameters?: Parameters;
+  parameter_schema?: Parameters;
+  middleware?: RouteMiddleware;
+  max_body_bytes?: number;
+  maxBodyBytes?: number;
+}
+
+/** The seeds' registration metadata. */
+export interface RouteMetadata<B = unknown> extends RouteOptions<B> {
+  method: string;
+  path: string;
+  handler_name?: string;
+  is_async?: boolean;
+}
+
+export declare class Request<B = unknown> {
+  readonly method: string;
+  /** Percent-decoded path. */
+  readonly path: string;
+  readonly queryString: string;
+  /** The peer's address ("127.0.0.1", "::1"; "test" through TestClient). */
+  readonly ip: string;
+  /** Path parameters; validated and coerced where declared ({id:int} → number). */
+  readonly params: Record<string, any>;
+  /** Query parameters: strings (arrays when repeated), declared ones validated and coerced. */
+  readonly query: Record<string, any>;
+  /** Headers by lowercase name (repeated fields joined with ", "). */
+  readonly headers: Record<string, string>;
+  readonly headerList: [string, string][];
+  readonly cookies: Record<string, any>;
+  /** Raw body bytes. */
+  readonly body: Buffer;
+  /** The core's validated request ({path, query, headers, cookies, body}) or null. */
+  readonly validated: Record<string, any> | null;
+  text(): string;
+  /** The body as JSON (validated; parsed by the route's Zod schema when it has one). */
+  json(): B;
+}
+
+export type HeaderInit = Record<string, string | string[]> | [string, string][];
+
+export declare class Response {
+  constructor(body?: unknown, init?: { status?: number; headers?: HeaderInit });
+  status: number;
+  headers: HeaderInit;
+  body: unknown;
+  static json(value: unknown, init?: { status?: number; headers?: HeaderInit }): Response;
+  static text(text: string, init?: { status?: number; headers?: HeaderInit }): Response;
+  /** A streamed body (chunked): strings/bytes as they are, other values as JSON lines. */
+  static stream(iterable: AsyncIterable<unknown> | Iterable<unknown>, init?: { status?: number; headers?: HeaderInit }): StreamResponse;
+  /** Server-Sent Events: a string is one data event; or {data, event, id, retry}. */
+  static sse(iterable: AsyncIterable<SseEvent | string> | Iterable<SseEvent | string>, init?: { headers?: HeaderInit }): StreamResponse;
+}
+
+export interface SseEvent { data?: unknown; event?: string; id?: string | number; retry?: number }
+
+export declare class StreamResponse {
+  readonly status: number;
+  readonly headers: HeaderInit;
+  readonly sse: boolean;
+}
+
+/** Thrown from a handler: answered as RFC 9457 problem details with this status. */
+export declare class HttpError extends Error {
+  constructor(status: number, detail?: string, options?: { title?: string; type?: string; extra?: Record<string, unknown> });
+  status: number;
+}
+
+/** What a handler may return: JSON values, strings, bytes, a Response (or a WHATWG Response), undefined (204). */
+export type HandlerResult = unknown;
+export type Handler<B = unknown> = (req: Request<B>) => HandlerResult | Promise<HandlerResult>;
+
+export type HookPhase = 'onRequest' | 'preValidation' | 'preHandler';
+export type Hook = (req: Request) => HandlerResult | undefined | Promise<HandlerResult | undefined>;
+
+/** The response as a response-phase hook sees it (valid while the hook runs). */
+export interface HookResponse {
+  status: number;
+  header(name: string): string | undefined;
+  setHeader(name: string, value: string | number): HookResponse;
+  setBody(body: string | Buffer | unknown): HookResponse;
+}
+export type ResponseHook = (req: Request, res: HookResponse) => void;
+
+export interface Server {
+  readonly port: number;
+  readonly host: string;
+  readonly engine: 'node' | 'threads';
+  /** Graceful: stop accepting, finish in-flight requests, close connections. */
+  close(): Promise<void>;
+}
+
+export interface ListenOptions {
+  host?: string;
+  port?: number;
+  /** engine 'threads': core worker threads. run() with engine 'node': cluster worker processes sharing the port (SO_REUSEPORT). */
+  workers?: number;
+  /** Bind with SO_REUSEPORT (engine 'node'), so several processes can listen on one port. */
+  reusePort?: boolean;
+  /** 'node' (default): Node's own event loop, handlers called directly. 'threads': the core's own server threads. */
+  engine?: 'node' | 'threads';
+}
+
+/** App-wide middleware sections (docs/middleware.md): compression, cors, rate_limit, jwt_auth, api_key_auth, request_id, request_timeout, body_limit, static_files, … */
+export type AppConfig = Record<string, unknown>;
+
+type RouteMethod = {
+  <S extends Schema | undefined = undefined>(path: string, options: RouteOptions & { body?: S }, handler: Handler<Infer<S>>): Spikard;
+  (path: string, handler: Handler): Spikard;
+};
+
+export declare class Spikard {
+  constructor(config?: AppConfig);
+  configure(config: AppConfig | string): this;
+  setLimits(limits: { max_request_line?: number; max_header_count?: number; max_header_bytes?: number;
+    max_body_bytes?: number; header_timeout_ms?: number; body_timeout_ms?: number; keepalive_timeout_ms?: number }): this;
+  addRoute<S extends Schema | undefined = undefined>(meta: RouteMetadata & { request_schema?: S; body?: S }, handler: Handler<Infer<S>>): this;
+  readonly routes: { method: string; path: string; handler_name: string }[];
+  get: RouteMethod;
+  post: RouteMethod;
+  put: RouteMethod;
+  patch: RouteMethod;
+  delete: RouteMethod;
+  head: RouteMethod;
+  options: RouteMethod;
+  /** Request-phase hooks: return undefined to go on, anything else is the response. */
+  addHook(phase: HookPhase, hook: Hook): this;
+  addHook(phase: 'onResponse' | 'onError', hook: ResponseHook): this;
+  onRequest(hook: Hook): this;
+  preValidation(hook: Hook): this;
+  preHandler(hook: Hook): this;
+  /** Response-phase hooks, synchronous. */
+  onResponse(hook: ResponseHook): this;
+  onError(hook: ResponseHook): this;
+  listen(options?: ListenOptions): Promise<Server>;
+  /** listen() and close on SIGINT/SIGTERM; with workers > 1 (engine 'node') a cluster primary forking that many workers. */
+  run(options?: ListenOptions): Promise<Server | (Omit<Server, 'engine'> & { engine: 'node'; workers: number })>;
+}
+
+export interface TestRequestOptions {
+  headers?: HeaderInit;
+  query?: Record<string, string | number | boolean | (string | number | boolean)[]>;
+  json?: unknown;
+  body?: string | Buffer;
+  form?: Record<string, string>;
+  cookies?: Record<string, string>;
+}
+
+export declare class TestResponse {
+  readonly status: number;
+  readonly statusCode: number;
+  /** Lowercase names; repeated fields joined with ", ". */
+  readonly headers: Record<string, string>;
+  readonly headerList: [string, string][];
+  readonly body: Buffer;
+  text(): string;
+  json<T = any>(): T;
+}
+
+/** Requests through the app's in-memory core pipeline (same parser, router, validation, writer as the server). */
+export declare class TestClient {
+  constructor(app: Spikard);
+  request(method: string, path: string, options?: TestRequestOptions): Promise<TestResponse>;
+  /** One raw HTTP/1.1 request (malformed-input tests). */
+  raw(bytes: string | Buffer): Promise<TestResponse>;
+  get(path: string, options?: TestRequestOptions): Promise<TestResponse>;
+  post(path: string, options?: TestRequestOptions): Promise<TestResponse>;
+  put(path: string, options?: TestRequestOptions): Promise<TestResponse>;
+  patch(path: string, options?: TestRequestOptions): Promise<TestResponse>;
+  delete(path: string, options?: TestRequestOptions): Promise<TestResponse>;
+  head(path: string, options?: TestRequestOptions): Promise<TestResponse>;
+  options(path: string, options?: TestRequestOptions): Promise<TestResponse>;
+}
+
+export declare function toJsonSchema(schema: Schema | null | undefined): JsonSchema | undefined;
+export declare const version: string;
+export declare const addonPath: string;

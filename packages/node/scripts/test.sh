@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# ctest entry (node/test): the package's npm dev dependencies on first use, then node --test on
+# test/. SPIKARD_NODE_ADDON names the addon under test (CMake passes the build's). An addon
+# built with sanitizers needs the ASan runtime preloaded into node.
+set -euo pipefail
+pkg="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$pkg"
+if [ ! -d node_modules/zod ] || [ ! -d node_modules/typescript ]; then
+  npm install --no-audit --no-fund --prefer-offline >/dev/null
+fi
+addon="${SPIKARD_NODE_ADDON:-$pkg/build/spikard.node}"
+if ldd "$addon" 2>/dev/null | grep -q libasan; then
+  export LD_PRELOAD="$(gcc -print-file-name=libasan.so)"
+  export ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0"
+fi
+# Only the *.test.mjs files: test/support and test/fx hold helpers, not tests.
+if [ "$#" -eq 0 ]; then set -- test/*.test.mjs; fi
+exec node --test --test-reporter=spec "$@"

@@ -1,0 +1,339 @@
+/* The bridge between a core exchange and a JS handler.
+ *
+ * spkn_route_handler runs on a core thread: it queues the exchange on the app's threadsafe
+ * function and answers SPK_HANDLER_ASYNC. spkn_call_js runs on the JS thread: it builds the
+ * request object, hands it to the JS dispatcher with a response handle, and the JS side answers
+ * through respond(). Every exchange is ended exactly once: by respond(), or with a 500 problem
+ * when the dispatcher throws, or (safety net) when the handle is collected unanswered. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addon.h"
+#include "spikard/hooks.h"
+#include "spikard/request.h"
+#include "spikard/response.h"
+#include "spikard/stream.h"
+
+typedef struct spkn_call {
+  int kind; /* SPKN_KIND_CALL (see addon.h) */
+  spkn_route_t *route;
+  spk_req_t *req;
+  spk_res_t *res;
+  int ended;
+  int in_handler; /* called directly from the core: the handler's return ends the response */
+  int is_hook;    /* a request-phase hook: continue() goes on with the pipeline */
+  int continued;
+} spkn_call_t;
+
+static void end(spkn_call_t *c) {
+  c->ended = 1;
+  if (!c->in_handler) spk_res_end(c->res);
+}
+
+static void end_problem(spkn_call_t *c, int status, const char *slug, const char *title,
+                        const char *detail) {
+  if (c->ended) return;
+  spk_res_problem(c->res, status, slug, title, detail);
+  end(c);
+}
+
+static void dispatch(napi_env env, napi_value js_cb, spkn_call_t *c);
+
+static int call(spk_req_t *req, spk_res_t *res, spkn_route_t *r, int is_hook) {
+  spkn_call_t *c = calloc(1, sizeof(*c));
+  if (!c) return SPK_ENOMEM;
+  c->route = r;
+  c->req = req;
+  c->res = res;
+  c->is_hook = is_hook;
+  if (pthread_equal(pthread_self(), r->app->js_thread)) {
+    /* The driver on Node's loop (loop.c): call JS now. A handler that answers synchronously
+     * (respond() before returning) completes the exchange here; otherwise it is async. */
+    napi_env env = r->app->env;
+    napi_handle_scope hs;
+    napi_value fn;
+    if (napi_open_handle_scope(env, &hs) != napi_ok) {
+      free(c);
+      return SPK_ENOMEM;
+    }
+    c->in_handler = 1;
+    if (napi_get_reference_value(env, r->app->dispatch, &fn) == napi_ok) dispatch(env, fn, c);
+    else end_problem(c, 500, "internal-server-error", "Internal Server Error", "dispatcher");
+    c->in_handler = 0;
+    int done = c->ended, continued = c->continued; /* `c` now belongs to its JS handle */
+    napi_close_handle_scope(env, hs);
+    if (is_hook)
+      return continued ? SPK_HOOK_CONTINUE : done ? SPK_HOOK_RESPOND : SPK_HOOK_ASYNC;
+    return done ? SPK_HANDLER_DONE : SPK_HANDLER_ASYNC;
+  }
+  if (!r->app->tsfn ||
+      napi_call_threadsafe_function(r->app->tsfn, c, napi_tsfn_blocking) != napi_ok) {
+    free(c);
+    spk_res_problem(res, 503, "service-unavailable", "Service Unavailable",
+                    "the JavaScript environment is shutting down");
+    return is_hook ? SPK_HOOK_RESPOND : SPK_HANDLER_DONE;
+  }
+  return is_hook ? SPK_HOOK_ASYNC : SPK_HANDLER_ASYNC;
+}
+
+int spkn_route_handler(spk_req_t *req, spk_res_t *res, void *user_data) {
+  return call(req, res, user_data, 0);
+}
+
+int spkn_hook_handler(spk_req_t *req, spk_res_t *res, void *user_data) {
+  return call(req, res, user_data, 1);
+}
+
+static napi_value str(napi_env env, spk_str_t s) {
+  napi_value v;
+  if (napi_create_string_utf8(env, s.ptr ? s.ptr : "", s.len, &v) != napi_ok) return NULL;
+  return v;
+}
+
+static void set(napi_env env, napi_value obj, const char *key, napi_value v) {
+  if (v) napi_set_named_property(env, obj, key, v);
+}
+
+/* [[name, value], ...] from an indexed accessor. */
+typedef int (*pair_at_fn)(spk_req_t *req, size_t i, spk_str_t *n, spk_str_t *v);
+
+static int header_at(spk_req_t *req, size_t i, spk_str_t *n, spk_str_t *v) {
+  return spk_req_header_at(req, i, n, v);
+}
+static int param_at(spk_req_t *req, size_t i, spk_str_t *n, spk_str_t *v) {
+  return spk_req_param_at(req, i, n, v);
+}
+
+static napi_value pairs(napi_env env, spk_req_t *req, size_t count, pair_at_fn at) {
+  napi_value arr;
+  if (napi_create_array_with_length(env, count * 2, &arr) != napi_ok) return NULL;
+  for (size_t i = 0; i < count; i++) {
+    spk_str_t n, v;
+    if (at(req, i, &n, &v) != SPK_OK) continue;
+    napi_set_element(env, arr, (uint32_t)(2 * i), str(env, n));
+    napi_set_element(env, arr, (uint32_t)(2 * i + 1), str(env, v));
+  }
+  return arr;
+}
+
+/* The request as a plain object; JS wraps it (lib/request.js). Flat [n0, v0, n1, v1, ...]
+ * arrays keep the crossing cheap and the order of repeated names. */
+napi_value spkn_build_request(napi_env env, spk_req_t *req) {
+  napi_value o, body;
+  if (napi_create_object(env, &o) != napi_ok) return NULL;
+  set(env, o, "method", str(env, spk_req_method_str(req)));
+  set(env, o, "path", str(env, spk_req_path(req)));
+  set(env, o, "rawPath", str(env, spk_req_raw_path(req)));
+  set(env, o, "queryString", str(env, spk_req_query_string(req)));
+  set(env, o, "params", pairs(env, req, spk_req_param_count(req), param_at));
+  set(env, o, "query", pairs(env, req, spk_req_query_count(req), spk_req_query_at));
+  set(env, o, "headers", pairs(env, req, spk_req_header_count(req), header_at));
+  set(env, o, "cookies", pairs(env, req, spk_req_cookie_count(req), spk_req_cookie_at));
+  set(env, o, "validated", str(env, spk_req_validated(req)));
+  set(env, o, "ip", str(env, spk_req_remote_addr(req)));
+  spk_str_t b = spk_req_body(req);
+  if (napi_create_buffer_copy(env, b.len, b.len ? b.ptr : "", NULL, &body) == napi_ok)
+    set(env, o, "body", body);
+  return o;
+}
+
+static void call_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  spkn_call_t *c = data;
+  end_problem(c, 500, "internal-server-error", "Internal Server Error",
+              "the handler never answered");
+  free(c);
+}
+
+void spkn_call_js(napi_env env, napi_value js_cb, void *context, void *data) {
+  (void)context;
+  if (*(int *)data == SPKN_KIND_RESHOOK) {
+    spkn_rcall_js(env, js_cb, data);
+    return;
+  }
+  spkn_call_t *c = data;
+  if (!env) { /* the environment is going away: answer, never drop */
+    end_problem(c, 503, "service-unavailable", "Service Unavailable",
+                "the JavaScript environment is shutting down");
+    free(c);
+    return;
+  }
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) {
+    end_problem(c, 500, "internal-server-error", "Internal Server Error", "handle scope");
+    free(c);
+    return;
+  }
+  dispatch(env, js_cb, c);
+  napi_close_handle_scope(env, scope);
+}
+
+/* Calls dispatch(routeIndex, request, responseHandle); the handle owns `c` from then on. */
+static void dispatch(napi_env env, napi_value js_cb, spkn_call_t *c) {
+  napi_value argv[3], undef, result;
+  napi_get_undefined(env, &undef);
+  argv[1] = spkn_build_request(env, c->req);
+  if (!argv[1] || napi_create_uint32(env, c->route->index, &argv[0]) != napi_ok ||
+      spkn_wrap(env, c, call_finalize, &argv[2]) != napi_ok) {
+    end_problem(c, 500, "internal-server-error", "Internal Server Error",
+                "could not build the request object");
+    free(c);
+    return;
+  }
+  /* From here the handle owns `c` (freed by its finalizer). */
+  if (napi_call_function(env, undef, js_cb, 3, argv, &result) != napi_ok) {
+    napi_value exc;
+    napi_get_and_clear_last_exception(env, &exc);
+    end_problem(c, 500, "internal-server-error", "Internal Server Error",
+                "the dispatcher threw");
+  }
+}
+
+/* respond(handle, status, [n0, v0, ...], body: Buffer | string | undefined) → true, or
+ * false when the response was already ended. Invalid headers end it with a 500 problem. */
+static napi_value js_respond(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4], ret;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  spkn_call_t *c = argc >= 1 ? spkn_unwrap(env, argv[0], "respond: not a response handle") : NULL;
+  if (!c) return NULL;
+  if (c->ended) {
+    napi_get_boolean(env, false, &ret);
+    return ret;
+  }
+  int32_t status = 200;
+  if (argc >= 2) napi_get_value_int32(env, argv[1], &status);
+  if (status < 100 || status > 999) status = 500;
+  const char *fail = NULL;
+  if (spk_res_status(c->res, status) != SPK_OK) fail = "invalid status";
+  uint32_t n = 0;
+  bool is_arr = false;
+  if (argc >= 3 && napi_is_array(env, argv[2], &is_arr) == napi_ok && is_arr)
+    napi_get_array_length(env, argv[2], &n);
+  char small[2][512];
+  for (uint32_t i = 0; !fail && i + 1 < n; i += 2) {
+    napi_value nv, vv;
+    size_t nl = 0, vl = 0;
+    char *name = small[0], *value = small[1];
+    napi_get_element(env, argv[2], i, &nv);
+    napi_get_element(env, argv[2], i + 1, &vv);
+    if (napi_get_value_string_utf8(env, nv, NULL, 0, &nl) != napi_ok ||
+        napi_get_value_string_utf8(env, vv, NULL, 0, &vl) != napi_ok) {
+      fail = "header names and values must be strings";
+      break;
+    }
+    if (nl >= sizeof(small[0])) name = malloc(nl + 1);
+    if (vl >= sizeof(small[1])) value = malloc(vl + 1);
+    if (name && value) {
+      napi_get_value_string_utf8(env, nv, name, nl + 1, &nl);
+      napi_get_value_string_utf8(env, vv, value, vl + 1, &vl);
+      if (spk_res_header_n(c->res, name, nl, value, vl) != SPK_OK)
+        fail = "invalid response header";
+    } else {
+      fail = "out of memory";
+    }
+    if (name != small[0]) free(name);
+    if (value != small[1]) free(value);
+  }
+  if (!fail && argc >= 4) {
+    napi_valuetype t;
+    bool is_buf = false;
+    napi_typeof(env, argv[3], &t);
+    if (t == napi_string) {
+      size_t len = 0;
+      napi_get_value_string_utf8(env, argv[3], NULL, 0, &len);
+      char *s = malloc(len + 1);
+      if (!s) {
+        fail = "out of memory";
+      } else {
+        napi_get_value_string_utf8(env, argv[3], s, len + 1, &len);
+        if (spk_res_body(c->res, s, len) != SPK_OK) fail = "could not set the body";
+        free(s);
+      }
+    } else if (napi_is_buffer(env, argv[3], &is_buf) == napi_ok && is_buf) {
+      void *data = NULL;
+      size_t len = 0;
+      napi_get_buffer_info(env, argv[3], &data, &len);
+      if (spk_res_body(c->res, data, len) != SPK_OK) fail = "could not set the body";
+    }
+  }
+  if (fail) {
+    end_problem(c, 500, "internal-server-error", "Internal Server Error", fail);
+  } else {
+    end(c);
+  }
+  napi_get_boolean(env, true, &ret);
+  return ret;
+}
+
+/* respondStream(handle, status, [n0, v0, ...], sse: bool) → stream handle: the response
+ * becomes a (push) stream or an event stream, its head goes out as the exchange ends now. */
+static napi_value js_respond_stream(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  spkn_call_t *c = argc >= 1 ? spkn_unwrap(env, argv[0], "respondStream: not a handle") : NULL;
+  if (!c) return NULL;
+  if (c->ended || c->is_hook) {
+    napi_throw_error(env, "SPK_ESTATE", "respondStream: the response was already sent");
+    return NULL;
+  }
+  bool sse = false;
+  if (argc >= 4) napi_get_value_bool(env, argv[3], &sse);
+  spk_stream_t *stream = NULL;
+  int rc = sse ? spk_res_sse(c->res, NULL, &stream) : spk_res_stream(c->res, NULL, &stream);
+  if (rc != SPK_OK) {
+    end_problem(c, 500, "internal-server-error", "Internal Server Error", spk_strerror(rc));
+    napi_throw_error(env, spk_err_name(rc), spk_strerror(rc));
+    return NULL;
+  }
+  int32_t status = 200;
+  if (!sse && argc >= 2) napi_get_value_int32(env, argv[1], &status);
+  if (!sse) spk_res_status(c->res, status);
+  uint32_t n = 0;
+  bool is_arr = false;
+  if (argc >= 3 && napi_is_array(env, argv[2], &is_arr) == napi_ok && is_arr)
+    napi_get_array_length(env, argv[2], &n);
+  for (uint32_t i = 0; i + 1 < n; i += 2) {
+    napi_value nv, vv;
+    char name[256], value[2048];
+    size_t nl = 0, vl = 0;
+    napi_get_element(env, argv[2], i, &nv);
+    napi_get_element(env, argv[2], i + 1, &vv);
+    if (napi_get_value_string_utf8(env, nv, name, sizeof(name), &nl) == napi_ok &&
+        napi_get_value_string_utf8(env, vv, value, sizeof(value), &vl) == napi_ok)
+      spk_res_header_n(c->res, name, nl, value, vl);
+  }
+  napi_value handle = spkn_stream_wrap(env, stream);
+  end(c);
+  return handle;
+}
+
+/* proceed(handle): a request-phase hook lets the pipeline go on. false when already answered. */
+static napi_value js_proceed(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], ret;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  spkn_call_t *c = argc ? spkn_unwrap(env, argv[0], "proceed: not a response handle") : NULL;
+  if (!c) return NULL;
+  if (c->ended || !c->is_hook) {
+    napi_get_boolean(env, false, &ret);
+    return ret;
+  }
+  c->ended = 1;
+  if (c->in_handler) c->continued = 1; /* the hook's return says CONTINUE */
+  else spk_req_continue(c->req);
+  napi_get_boolean(env, true, &ret);
+  return ret;
+}
+
+napi_status spkn_init_respond(napi_env env, napi_value exports) {
+  napi_property_descriptor d[] = {
+      {"respond", NULL, js_respond, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"proceed", NULL, js_proceed, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"respondStream", NULL, js_respond_stream, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  return napi_define_properties(env, exports, sizeof(d) / sizeof(d[0]), d);
+}
