@@ -2,7 +2,7 @@
 // exchanges to JS handlers, and the network server.
 import { native } from './native.js';
 import { Request } from './request.js';
-import { Response, StreamResponse, encode, problemFor, streamHeaders } from './response.js';
+import { HttpError, Response, StreamResponse, encode, problemFor, streamHeaders } from './response.js';
 import { toJsonSchema, toParameters } from './schema.js';
 
 export const handleOf = Symbol('spikard.handle');
@@ -24,6 +24,12 @@ function sendResult(h, value) {
 function sendError(h, err) {
   const out = problemFor(err);
   native.respond(h, out[0], out[1], out[2]);
+}
+
+// A route handler threw or rejected. An HttpError is an answer; anything else is a failure the
+// core handles like any failed handler (500 problem details, onError hooks, tasks dropped).
+function handlerFailed(h, err) {
+  if (err instanceof HttpError || !native.fail(h)) sendError(h, err);
 }
 
 // A WHATWG Response (globalThis.Response) is read fully, then sent like ours.
@@ -137,10 +143,10 @@ function dispatch(routes, index, raw, h) {
   }
   try {
     const out = route.handler(new Request(raw, route.parse));
-    if (out && typeof out.then === 'function') out.then((v) => finish(h, v), (e) => sendError(h, e));
+    if (out && typeof out.then === 'function') out.then((v) => finish(h, v), (e) => handlerFailed(h, e));
     else finish(h, out);
   } catch (err) {
-    sendError(h, err);
+    handlerFailed(h, err);
   }
 }
 

@@ -24,6 +24,7 @@ typedef struct spkn_call {
   int in_handler; /* called directly from the core: the handler's return ends the response */
   int is_hook;    /* a request-phase hook: continue() goes on with the pipeline */
   int continued;
+  int failed; /* fail() while called directly: the handler's return reports the failure */
 } spkn_call_t;
 
 static void end(spkn_call_t *c) {
@@ -61,11 +62,12 @@ static int call(spk_req_t *req, spk_res_t *res, spkn_route_t *r, int is_hook) {
     if (napi_get_reference_value(env, r->app->dispatch, &fn) == napi_ok) dispatch(env, fn, c);
     else end_problem(c, 500, "internal-server-error", "Internal Server Error", "dispatcher");
     c->in_handler = 0;
-    int done = c->ended, continued = c->continued; /* `c` now belongs to its JS handle */
+    /* `c` now belongs to its JS handle */
+    int done = c->ended, continued = c->continued, failed = c->failed;
     napi_close_handle_scope(env, hs);
     if (is_hook)
       return continued ? SPK_HOOK_CONTINUE : done ? SPK_HOOK_RESPOND : SPK_HOOK_ASYNC;
-    return done ? SPK_HANDLER_DONE : SPK_HANDLER_ASYNC;
+    return failed ? SPK_EIO : done ? SPK_HANDLER_DONE : SPK_HANDLER_ASYNC;
   }
   if (!r->app->tsfn ||
       napi_call_threadsafe_function(r->app->tsfn, c, napi_tsfn_blocking) != napi_ok) {
@@ -329,10 +331,34 @@ static napi_value js_proceed(napi_env env, napi_callback_info info) {
   return ret;
 }
 
+/* fail(handle) → bool: the route handler failed (a thrown error or a rejected promise that is
+ * not an HttpError). The core answers it as any failed handler: 500 problem details, on_error
+ * hooks, the handler's background tasks dropped (spk_res_fail; a negative return when the
+ * handler was called directly). false when the response was already ended. */
+static napi_value js_fail(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], ret;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  spkn_call_t *c = argc >= 1 ? spkn_unwrap(env, argv[0], "fail: not a response handle") : NULL;
+  if (!c) return NULL;
+  if (c->ended || c->is_hook) {
+    napi_get_boolean(env, false, &ret);
+    return ret;
+  }
+  c->ended = 1;
+  if (c->in_handler)
+    c->failed = 1;
+  else
+    spk_res_fail(c->res, SPK_EIO);
+  napi_get_boolean(env, true, &ret);
+  return ret;
+}
+
 napi_status spkn_init_respond(napi_env env, napi_value exports) {
   napi_property_descriptor d[] = {
       {"respond", NULL, js_respond, NULL, NULL, NULL, napi_enumerable, NULL},
       {"proceed", NULL, js_proceed, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"fail", NULL, js_fail, NULL, NULL, NULL, napi_enumerable, NULL},
       {"respondStream", NULL, js_respond_stream, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   return napi_define_properties(env, exports, sizeof(d) / sizeof(d[0]), d);

@@ -257,6 +257,43 @@ test('response-phase hooks: onResponse edits every response, onError sees core e
   }
 });
 
+test('a thrown error or rejected promise fails the handler in the core: 500, onError (not onResponse); all engines', async () => {
+  const app = new Spikard();
+  const seen = [];
+  app.onResponse((req) => { seen.push(`onResponse ${req.path}`); });
+  app.onError((req, res) => { seen.push(`onError ${req.path} ${res.status}`); });
+  app.get('/throw', () => { throw new Error('secret detail'); });
+  app.get('/reject', async () => { await new Promise((r) => setImmediate(r)); throw new Error('secret detail'); });
+  app.get('/http', () => { throw new HttpError(409, 'taken'); });
+  const c = new TestClient(app);
+  for (const path of ['/throw', '/reject']) {
+    seen.length = 0;
+    const r = await c.get(path);
+    assert.equal(r.status, 500, path);
+    assert.match(r.headers['content-type'], /problem\+json/, path);
+    assert.ok(!r.text().includes('secret'), path);
+    assert.deepEqual(seen, [`onError ${path} 500`], path);
+  }
+  seen.length = 0;
+  const r = await c.get('/http');
+  assert.equal(r.status, 409); // an HttpError is an answer, not a failure
+  assert.deepEqual(seen, ['onResponse /http']);
+  for (const engine of ['node', 'threads']) {
+    const server = await app.listen({ port: 0, engine });
+    try {
+      for (const path of ['/throw', '/reject']) {
+        seen.length = 0;
+        const res = await fetch(`http://127.0.0.1:${server.port}${path}`);
+        assert.equal(res.status, 500, `${engine} ${path}`);
+        await res.arrayBuffer();
+        assert.deepEqual(seen, [`onError ${path} 500`], `${engine} ${path}`);
+      }
+    } finally {
+      await server.close();
+    }
+  }
+});
+
 test('a failing response hook fails the request with a 500, never a crash', async () => {
   const app = new Spikard();
   app.onResponse(() => { throw new Error('hook bug'); });
