@@ -9,7 +9,9 @@ if [ ! -d node_modules/zod ] || [ ! -d node_modules/typescript ]; then
   npm install --no-audit --no-fund --prefer-offline >/dev/null
 fi
 addon="${SPIKARD_NODE_ADDON:-$pkg/build/spikard.node}"
-if ldd "$addon" 2>/dev/null | grep -q libasan; then
+# grep reads all of ldd's output: with -q it would exit at the first match, ldd could die of
+# SIGPIPE, and pipefail would then make the test false (the preload silently skipped).
+if ldd "$addon" 2>/dev/null | grep libasan >/dev/null; then
   export LD_PRELOAD="$(gcc -print-file-name=libasan.so)"
   export ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0"
 fi
