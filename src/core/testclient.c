@@ -206,8 +206,13 @@ int spk__test_parse_response(const char *raw, size_t len, int is_head, spk_test_
         break;
       }
     if (!end || len - pos < 12) return 0;
-    int status = 0;
-    if (sscanf(raw + pos, "HTTP/1.%*d %3d", &status) != 1) return 0;
+    /* "HTTP/1.x NNN" read within len: raw is not NUL-terminated, so no sscanf (glibc's scans
+     * for the terminator first and ran past the buffer). */
+    const char *h = raw + pos;
+    if (memcmp(h, "HTTP/1.", 7) != 0 || h[7] < '0' || h[7] > '9' || h[8] != ' ' ||
+        h[9] < '1' || h[9] > '9' || h[10] < '0' || h[10] > '9' || h[11] < '0' || h[11] > '9')
+      return 0;
+    int status = (h[9] - '0') * 100 + (h[10] - '0') * 10 + (h[11] - '0');
     size_t head_end = (size_t)(end - raw) + 4;
     if (status >= 100 && status < 200 && status != 101) {
       pos = head_end;

@@ -5,6 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/testclient_internal.h"
 #include "spikard.h"
 #include "test.h"
 
@@ -415,7 +416,36 @@ static void test_errors_and_version(void) {
   CHECK_INT(spk_app_route(app_, "GET", "/x", h_text, "x"), SPK_EFROZEN);
 }
 
+/* The test client's response parser reads only `len` bytes: the buffer it gets (a 101 head
+ * from the WebSocket client) is not NUL-terminated. Exact-size heap copies let ASan catch a read
+ * past the end; malformed status lines are refused, not guessed. */
+static void test_parse_response_bounds(void) {
+  static const char head[] = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n";
+  size_t n = sizeof(head) - 1;
+  char *raw = malloc(n);
+  memcpy(raw, head, n);
+  spk_test_response_t r;
+  memset(&r, 0, sizeof(r));
+  CHECK_INT(spk__test_parse_response(raw, n, 0, &r), 1);
+  CHECK_INT(r.status, 101);
+  CHECK_STR(spk_test_response_header(&r, "upgrade"), "websocket");
+  spk_test_response_free(&r);
+  free(raw);
+  static const char *const bad[] = {"HTTP/1.1 20 OK\r\n\r\n", "HTTP/2.0 200 OK\r\n\r\n",
+                                    "HTTP/1.1 abc OK\r\n\r\n", "HTTP/1.1 099 x\r\n\r\n"};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    n = strlen(bad[i]);
+    raw = malloc(n);
+    memcpy(raw, bad[i], n);
+    memset(&r, 0, sizeof(r));
+    CHECK_INT(spk__test_parse_response(raw, n, 0, &r), 0);
+    spk_test_response_free(&r);
+    free(raw);
+  }
+}
+
 int main(void) {
+  RUN(test_parse_response_bounds);
   app_ = make_app();
   tc_ = spk_test_client_new(app_);
   RUN(test_basic_routes);
