@@ -5,6 +5,10 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 build_dir="${1:-}"; [ $# -ge 1 ] && shift
 pkg="$("$here/build.sh" ${build_dir:+"$build_dir"})"
+# Test-only dependency from PyPI: a real WebSocket client for the live-server tests.
+if ! "${PYTHON:-python3}" -c 'import websockets.sync.client' 2>/dev/null; then
+  "${PYTHON:-python3}" -m pip install -q --disable-pip-version-check 'websockets>=12' >&2
+fi
 export PYTHONPATH="$pkg${PYTHONPATH:+:$PYTHONPATH}"
 if ! "${PYTHON:-python3}" -c 'import pytest' 2>/dev/null && [ -d "$here/build/pytest-shim" ]; then
   PYTHONPATH="$PYTHONPATH:$here/build/pytest-shim"
