@@ -356,26 +356,27 @@ static void on_connection(uv_stream_t *server, int status) {
 
 /* ---- completions ---- */
 
+/* One batch per wake-up (as io/worker.c): a stream that re-queues itself after its burst has
+ * sent the async again and waits for the next loop iteration, so it cannot keep Node's loop —
+ * JS timers, sockets, shutdown — waiting inside this callback. */
 static void on_async(uv_async_t *a) {
   spkn_loop_t *s = a->data;
-  for (;;) {
-    uv_mutex_lock(&s->mu);
-    size_t n = s->wq_len, ns = s->sq_len;
-    spk__exchange_t **q = s->wq;
-    struct spk_stream **sq = s->sq;
-    s->wq = NULL;
-    s->wq_len = s->wq_cap = 0;
-    s->sq = NULL;
-    s->sq_len = s->sq_cap = 0;
-    uv_mutex_unlock(&s->mu);
-    if (!n && !ns) break;
+  uv_mutex_lock(&s->mu);
+  size_t n = s->wq_len, ns = s->sq_len;
+  spk__exchange_t **q = s->wq;
+  struct spk_stream **sq = s->sq;
+  s->wq = NULL;
+  s->wq_len = s->wq_cap = 0;
+  s->sq = NULL;
+  s->sq_len = s->sq_cap = 0;
+  uv_mutex_unlock(&s->mu);
+  if (n || ns) {
     scope_t sc;
     enter(s, &sc);
     for (size_t i = 0; i < ns; i++) {
       spk__conn_t *c = spk__stream_deliver(sq[i]);
       if (c) lc_apply(spk__conn_io_data(c), spk__conn_stream_wake(c));
     }
-    free(sq);
     for (size_t i = 0; i < n; i++) {
       spk__conn_t *c = spk__exchange_conn(q[i]);
       s->held--;
@@ -387,8 +388,9 @@ static void on_async(uv_async_t *a) {
       lc_apply(lc, spk__conn_resume(c, q[i]));
     }
     leave(s, &sc);
-    free(q);
   }
+  free(sq);
+  free(q);
   srv_maybe_done(s);
 }
 
