@@ -64,7 +64,7 @@ static void h_message(spk_ws_t *ws, spk_ws_kind_t kind, const char *data, size_t
   spk__arena_free(&a);
 }
 
-static const spk_ws_callbacks_t h_callbacks = {NULL, h_message, NULL};
+static const spk_ws_callbacks_t h_callbacks = {.on_message = h_message};
 
 int fx_ws_is_message_fixture(const fx_fixture_t *fx) {
   return strcmp(fx->category, "websockets") == 0 && !fx_get(fx->root, "request") &&

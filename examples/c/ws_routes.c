@@ -67,9 +67,10 @@ int ws_routes_register(spk_app_t *app, spk_ws_hub_t **hub_out) {
   spk_ws_options_default(&o);
   o.permessage_deflate = 1;
   o.max_message_bytes = 64u << 20;
-  static const spk_ws_callbacks_t echo = {NULL, echo_message, NULL};
-  static const spk_ws_callbacks_t chat = {chat_open, chat_message, chat_close};
-  static const spk_ws_callbacks_t goodbye = {goodbye_open, NULL, NULL};
+  static const spk_ws_callbacks_t echo = {.on_message = echo_message};
+  static const spk_ws_callbacks_t chat = {
+      .on_open = chat_open, .on_message = chat_message, .on_close = chat_close};
+  static const spk_ws_callbacks_t goodbye = {.on_open = goodbye_open};
   int rc = spk_app_ws_ex(app, "/ws/echo", &echo, &o, NULL);
   if (!rc) rc = spk_app_ws_ex(app, "/ws/chat", &chat, &o, chat_hub);
   if (!rc) rc = spk_app_ws(app, "/ws/goodbye", &goodbye, NULL);

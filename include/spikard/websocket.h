@@ -31,6 +31,13 @@ typedef struct spk_ws_callbacks {
   /* Once: the peer's close code (1005 none, 1006 connection lost) or ours after an error. */
   void (*on_close)(spk_ws_t *ws, int code, const char *reason, size_t reason_len,
                    void *user_data);
+  /* Optional: the application decides the handshake (authentication, a subprotocol chosen at
+   * run time, refusing with 403…). Called like a route handler once the core has checked the
+   * request; NULL accepts every valid handshake. Accept with spk_ws_handshake_accept, or refuse
+   * by answering anything else (spk_res_problem…); either now (return SPK_HANDLER_DONE) or
+   * later from any thread (return SPK_HANDLER_ASYNC, then spk_res_end). on_open follows an
+   * accept. */
+  int (*on_handshake)(spk_req_t *req, spk_res_t *res, void *user_data);
 } spk_ws_callbacks_t;
 
 typedef struct spk_ws_options {
@@ -58,6 +65,11 @@ SPK_EXTERN int spk_app_ws(spk_app_t *app, const char *path, const spk_ws_callbac
 /* `opts` (may be NULL) is copied. */
 SPK_EXTERN int spk_app_ws_ex(spk_app_t *app, const char *path, const spk_ws_callbacks_t *callbacks,
                              const spk_ws_options_t *opts, void *user_data);
+
+/* From on_handshake (or the thread that will end its response): answer 101 Switching
+ * Protocols. `subprotocol` (may be NULL: the one negotiated from the route's list, if any) must
+ * be one the client offered, else SPK_EINVAL. SPK_ESTATE outside a pending handshake. */
+SPK_EXTERN int spk_ws_handshake_accept(spk_res_t *res, const char *subprotocol);
 
 /* Any thread. SPK_ESTATE once the connection is closing or closed. */
 SPK_EXTERN int spk_ws_send_text(spk_ws_t *ws, const char *data, size_t len);

@@ -26,6 +26,7 @@
 #include "core/bg.h"
 #include "core/exchange.h"
 #include "util/alloc.h"
+#include "util/deadline.h"
 #include "util/log.h"
 
 #define BG_MAX_THREADS 1024
@@ -391,17 +392,10 @@ void spk__bg_discard_since(spk__exchange_t *ex, spk_bg_task_t *mark) {
   release_list(dropped);
 }
 
-static void deadline_in(struct timespec *ts, uint32_t ms) {
-  clock_gettime(CLOCK_MONOTONIC, ts);
-  ts->tv_sec += ms / 1000u;
-  ts->tv_nsec += (long)(ms % 1000u) * 1000000L;
-  if (ts->tv_nsec >= 1000000000L) ts->tv_sec++, ts->tv_nsec -= 1000000000L;
-}
-
 /* Under mu: wait until idle or the deadline. 1 when idle. */
 static int wait_idle(spk__bg_t *bg, uint32_t ms) {
   struct timespec deadline;
-  deadline_in(&deadline, ms);
+  spk__deadline_in(&deadline, CLOCK_MONOTONIC, ms);
   while (bg->queued || bg->running || bg->releasing)
     if (pthread_cond_timedwait(&bg->idle_cv, &bg->mu, &deadline) == ETIMEDOUT)
       return !bg->queued && !bg->running && !bg->releasing;

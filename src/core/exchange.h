@@ -117,6 +117,7 @@ struct spk__exchange {
   struct spk_bg_task *bg_mark; /* ex->bg when the handler started: its own tasks come after */
   int handler_error; /* spk_res_fail's code (< 0), applied when the response is finished */
   struct spk__ws_upgrade *ws_upgrade; /* a valid WebSocket handshake (101): switch protocols */
+  struct spk__ws_upgrade *ws_offer;   /* checked, awaiting the route's on_handshake decision */
   spk__buf_t head_out; /* serialized response head */
   spk__buf_t body_in;  /* request body being received (heap) */
 };

@@ -14,6 +14,7 @@
 #include "core/testclient_internal.h"
 #include "spikard/testclient.h"
 #include "util/alloc.h"
+#include "util/deadline.h"
 #include "util/buf.h"
 #include "util/strutil.h"
 
@@ -133,10 +134,7 @@ SPK_EXTERN int spk_test_client_drain(spk_test_client_t *client, uint32_t timeout
   if (!client) return SPK_EINVAL;
   uint64_t start = spk__now_ns();
   struct timespec deadline;
-  clock_gettime(CLOCK_REALTIME, &deadline);
-  deadline.tv_sec += timeout_ms / 1000u;
-  deadline.tv_nsec += (long)(timeout_ms % 1000u) * 1000000L;
-  if (deadline.tv_nsec >= 1000000000L) deadline.tv_sec++, deadline.tv_nsec -= 1000000000L;
+  spk__deadline_in(&deadline, CLOCK_REALTIME, timeout_ms);
   int timed_out = 0;
   pthread_mutex_lock(&client->mu);
   while (client->orphans && !timed_out)
@@ -288,11 +286,8 @@ static int run(spk_test_client_t *client, const char *bytes, size_t len, spk_tes
     }
     /* An async handler: wait for its spk_res_end, or for the request timeout. */
     struct timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    uint32_t ms = call.timer_ms ? call.timer_ms : ASYNC_WAIT_SECONDS * 1000u;
-    deadline.tv_sec += ms / 1000u;
-    deadline.tv_nsec += (long)(ms % 1000u) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) deadline.tv_sec++, deadline.tv_nsec -= 1000000000L;
+    spk__deadline_in(&deadline, CLOCK_REALTIME,
+                     call.timer_ms ? call.timer_ms : ASYNC_WAIT_SECONDS * 1000u);
     int timed_out = 0;
     pthread_mutex_lock(&client->mu);
     while (!client->woken && !client->stream_wakes.len && !timed_out)

@@ -12,6 +12,7 @@
 #include "proto/ws.h"
 #include "spikard/testclient_ws.h"
 #include "util/alloc.h"
+#include "util/deadline.h"
 #include "util/buf.h"
 #include "util/strutil.h"
 
@@ -51,6 +52,10 @@ static void ws_wake(void *wake_data, spk__exchange_t *ex) {
   pthread_mutex_unlock(&ws->mu);
 }
 
+#define HANDSHAKE_WAIT_MS 30000u /* an async handshake without a request timeout */
+
+static int handle_wake(spk_test_ws_t *ws);
+
 static void ws_set_timer(void *io_data, uint32_t ms) { ((spk_test_ws_t *)io_data)->timer_ms = ms; }
 
 static const spk__conn_io_t ws_io = {ws_write, ws_wake, ws_set_timer, NULL, NULL};
@@ -80,6 +85,30 @@ static int has_header(const spk_test_request_t *req, const char *name) {
   return 0;
 }
 
+static int head_written(const spk_test_ws_t *ws) {
+  return ws->out.len && memmem(ws->out.data, ws->out.len, "\r\n\r\n", 4) != NULL;
+}
+
+/* An application deciding the handshake later (on_handshake returned async): wait for its
+ * answer like the HTTP test client waits for an async handler, or for the request timeout. */
+static int await_head(spk_test_ws_t *ws) {
+  while (!head_written(ws) && !ws->closed) {
+    uint32_t ms = ws->timer_ms ? ws->timer_ms : HANDSHAKE_WAIT_MS;
+    struct timespec deadline;
+    spk__deadline_in(&deadline, CLOCK_REALTIME, ms);
+    pthread_mutex_lock(&ws->mu);
+    int timed_out = 0;
+    while (!ws->woken && !timed_out)
+      timed_out = pthread_cond_timedwait(&ws->cv, &ws->mu, &deadline) == ETIMEDOUT;
+    pthread_mutex_unlock(&ws->mu);
+    if (handle_wake(ws)) continue;
+    if (!ws->timer_ms) return SPK_ETIMEDOUT;
+    ws->timer_ms = 0;
+    pump(ws, spk__conn_timeout(ws->conn)); /* the request timeout answers 408 */
+  }
+  return SPK_OK;
+}
+
 SPK_EXTERN int spk_test_ws_connect_raw(spk_test_client_t *client, const void *bytes, size_t len,
                                        spk_test_ws_t **out, spk_test_response_t *handshake) {
   if (!client || (!bytes && len) || !out || !handshake) return SPK_EINVAL;
@@ -96,6 +125,11 @@ SPK_EXTERN int spk_test_ws_connect_raw(spk_test_client_t *client, const void *by
     return SPK_ENOMEM;
   }
   pump(ws, spk__conn_feed(ws->conn, bytes, len));
+  int rc = await_head(ws);
+  if (rc != SPK_OK) {
+    spk_test_ws_free(ws);
+    return rc;
+  }
   const char *end = ws->out.len ? memmem(ws->out.data, ws->out.len, "\r\n\r\n", 4) : NULL;
   if (!end || !spk__test_parse_response(ws->out.data, ws->out.len, 0, handshake)) {
     spk_test_ws_free(ws);
@@ -229,10 +263,7 @@ static int handle_wake(spk_test_ws_t *ws) {
 SPK_EXTERN int spk_test_ws_recv(spk_test_ws_t *ws, spk_test_ws_frame_t *out, uint32_t timeout_ms) {
   if (!ws || !out) return SPK_EINVAL;
   struct timespec deadline;
-  clock_gettime(CLOCK_REALTIME, &deadline);
-  deadline.tv_sec += timeout_ms / 1000u;
-  deadline.tv_nsec += (long)(timeout_ms % 1000u) * 1000000L;
-  if (deadline.tv_nsec >= 1000000000L) deadline.tv_sec++, deadline.tv_nsec -= 1000000000L;
+  spk__deadline_in(&deadline, CLOCK_REALTIME, timeout_ms);
   for (;;) {
     handle_wake(ws);
     if (take_frame(ws, out)) return SPK_OK;

@@ -463,7 +463,10 @@ SPK_EXTERN void spk_ws_release(spk_ws_t *ws) {
 
 spk_ws_t *spk__ws_conn_start(spk__conn_t *c, spk__exchange_t *ex) {
   const spk__ws_upgrade_t *up = ex->ws_upgrade;
-  spk_ws_t *ws = spk__calloc(1, sizeof(*ws));
+  /* The subprotocol may live in the upgrade's arena (chosen by on_handshake): the session,
+   * which can outlive the exchange, keeps its own copy right after itself. */
+  size_t sp_len = up->subprotocol ? strlen(up->subprotocol) + 1 : 0;
+  spk_ws_t *ws = spk__calloc(1, sizeof(*ws) + sp_len);
   if (!ws) return NULL;
   atomic_init(&ws->refs, 1);
   atomic_init(&ws->queued_bytes, 0);
@@ -475,7 +478,7 @@ spk_ws_t *spk__ws_conn_start(spk__conn_t *c, spk__exchange_t *ex) {
   ws->wake_data = spk__conn_wake_data(c);
   ws->hold = spk__conn_io(c)->hold;
   ws->route = up->route;
-  ws->subprotocol = up->subprotocol;
+  if (sp_len) ws->subprotocol = memcpy(ws + 1, up->subprotocol, sp_len);
   ws->conn = c;
   spk_ws_parser_init(&ws->parser, 0, up->route->opts.max_message_bytes);
   if (up->deflate) {

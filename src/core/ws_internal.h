@@ -7,6 +7,7 @@
 
 #include "core/conn.h"
 #include "proto/schema.h"
+#include "proto/ws.h"
 #include "proto/ws_deflate.h"
 #include "spikard/websocket.h"
 
@@ -27,6 +28,8 @@ typedef struct spk__ws_upgrade {
   int deflate;
   spk_ws_deflate_params_t deflate_params;
   const char *subprotocol; /* the route's string, or NULL */
+  char accept[SPK_WS_ACCEPT_LEN + 1];
+  char extensions[160]; /* the Sec-WebSocket-Extensions answer when deflate is on */
 } spk__ws_upgrade_t;
 
 void spk__ws_routes_free(spk__ws_route_t *r);

@@ -125,6 +125,19 @@ static int reject(spk_res_t *res, int status, const char *detail) {
   return SPK_HANDLER_DONE;
 }
 
+static void answer_101(spk_res_t *res, spk__exchange_t *ex, spk__ws_upgrade_t *up) {
+  spk_res_status(res, 101);
+  spk_res_header(res, "Upgrade", "websocket");
+  /* Connection is reserved for the connection's own framing in the public API; the switch is
+   * ours, so the field is added under a placeholder name and renamed (a static string). */
+  if (spk_res_header(res, "X-Spk-Connection", "Upgrade") == SPK_OK)
+    res->headers[res->header_count - 1].name = (spk_str_t){"Connection", 10};
+  spk_res_header(res, "Sec-WebSocket-Accept", up->accept);
+  if (up->subprotocol) spk_res_header(res, "Sec-WebSocket-Protocol", up->subprotocol);
+  if (up->deflate) spk_res_header(res, "Sec-WebSocket-Extensions", up->extensions);
+  ex->ws_upgrade = up;
+}
+
 static int ws_handler(spk_req_t *req, spk_res_t *res, void *user_data) {
   const spk__ws_route_t *r = user_data;
   spk_str_t v;
@@ -142,8 +155,10 @@ static int ws_handler(spk_req_t *req, spk_res_t *res, void *user_data) {
     spk_res_header(res, "Sec-WebSocket-Version", "13");
     return reject(res, 426, "Unsupported WebSocket version (13 is supported)");
   }
-  char accept[SPK_WS_ACCEPT_LEN + 1];
-  if (!header(req, "sec-websocket-key", &v) || spk_ws_accept(v.ptr, v.len, accept) != SPK_OK)
+  spk__exchange_t *ex = spk__exchange_of_res(res);
+  spk__ws_upgrade_t *up = spk__arena_calloc(&ex->arena, sizeof(*up));
+  if (!up) return reject(res, 500, "Out of memory");
+  if (!header(req, "sec-websocket-key", &v) || spk_ws_accept(v.ptr, v.len, up->accept) != SPK_OK)
     return reject(res, 400, "Missing or invalid Sec-WebSocket-Key");
   if (r->opts.origin_count) {
     int ok = 0;
@@ -152,9 +167,6 @@ static int ws_handler(spk_req_t *req, spk_res_t *res, void *user_data) {
         ok = spk__strieq(v.ptr, v.len, r->origins[i], strlen(r->origins[i]));
     if (!ok) return reject(res, 403, "Origin not allowed");
   }
-  spk__exchange_t *ex = spk__exchange_of_res(res);
-  spk__ws_upgrade_t *up = spk__arena_calloc(&ex->arena, sizeof(*up));
-  if (!up) return reject(res, 500, "Out of memory");
   up->route = r;
   if (r->opts.subprotocol_count) {
     /* The list may be split over several fields (RFC 9110 §5.3): try each in order. */
@@ -166,20 +178,38 @@ static int ws_handler(spk_req_t *req, spk_res_t *res, void *user_data) {
     else if (r->opts.require_subprotocol)
       return reject(res, 400, "No supported subprotocol offered");
   }
-  char ext[160];
   for (size_t n = 0; r->opts.permessage_deflate && !up->deflate &&
                      spk_req_header_nth(req, "sec-websocket-extensions", n, &v) == SPK_OK; n++)
     up->deflate = spk_ws_deflate_negotiate(v.ptr, v.len, r->opts.deflate_no_context,
-                                           &up->deflate_params, ext, sizeof(ext));
-  spk_res_status(res, 101);
-  spk_res_header(res, "Upgrade", "websocket");
-  /* Connection is reserved for the connection's own framing in the public API; the switch is
-   * ours, so the field is added under a placeholder name and renamed (a static string). */
-  if (spk_res_header(res, "X-Spk-Connection", "Upgrade") == SPK_OK)
-    res->headers[res->header_count - 1].name = (spk_str_t){"Connection", 10};
-  spk_res_header(res, "Sec-WebSocket-Accept", accept);
-  if (up->subprotocol) spk_res_header(res, "Sec-WebSocket-Protocol", up->subprotocol);
-  if (up->deflate) spk_res_header(res, "Sec-WebSocket-Extensions", ext);
-  ex->ws_upgrade = up;
-  return SPK_HANDLER_DONE;
+                                           &up->deflate_params, up->extensions,
+                                           sizeof(up->extensions));
+  if (!r->cb.on_handshake) {
+    answer_101(res, ex, up);
+    return SPK_HANDLER_DONE;
+  }
+  ex->ws_offer = up; /* the application accepts (spk_ws_handshake_accept) or answers otherwise */
+  return r->cb.on_handshake(req, res, r->user_data);
+}
+
+SPK_EXTERN int spk_ws_handshake_accept(spk_res_t *res, const char *subprotocol) {
+  if (!res) return SPK_EINVAL;
+  spk__exchange_t *ex = spk__exchange_of_res(res);
+  spk__ws_upgrade_t *up = ex->ws_offer;
+  if (!up || ex->ws_upgrade) return SPK_ESTATE;
+  if (subprotocol) {
+    /* Only one the client offered (RFC 6455 §4.2.2): anything else fails its handshake. */
+    size_t len = strlen(subprotocol);
+    int offered = 0;
+    spk_str_t v;
+    for (size_t n = 0;
+         !offered && spk_req_header_nth(&ex->req, "sec-websocket-protocol", n, &v) == SPK_OK; n++)
+      offered = len > 0 && spk_ws_has_token(v.ptr, v.len, subprotocol);
+    if (!offered) return SPK_EINVAL;
+    char *copy = spk__arena_alloc(&ex->arena, len + 1);
+    if (!copy) return SPK_ENOMEM;
+    memcpy(copy, subprotocol, len + 1);
+    up->subprotocol = copy;
+  }
+  answer_101(res, ex, up);
+  return SPK_OK;
 }

@@ -57,7 +57,7 @@ static int read_frame(int fd, spk__buf_t *in, spk_ws_parser_t *p) {
 
 static void test_cross_thread_over_tcp(void) {
   spk_app_t *app = spk_app_new();
-  spk_ws_callbacks_t cb = {NULL, on_message, NULL};
+  spk_ws_callbacks_t cb = {.on_message = on_message};
   CHECK_INT(spk_app_ws(app, "/ws", &cb, NULL), 0);
   spk_server_config_t cfg;
   spk_server_config_default(&cfg);

@@ -56,7 +56,8 @@ static void on_close(spk_ws_t *ws, int code, const char *reason, size_t len, voi
   if (s->hub) spk_ws_hub_unsubscribe_all(s->hub, ws);
 }
 
-static const spk_ws_callbacks_t cbs = {on_open, on_message, on_close};
+static const spk_ws_callbacks_t cbs = {
+    .on_open = on_open, .on_message = on_message, .on_close = on_close};
 
 static spk_test_client_t *client_with(state_t *s, const spk_ws_options_t *o) {
   s->app = spk_app_new();
@@ -375,7 +376,7 @@ static void on_open_keep(spk_ws_t *ws, const spk_req_t *req, void *ud) {
 
 static void test_cross_thread(void) {
   state_t s = {0};
-  spk_ws_callbacks_t cb = {on_open_keep, NULL, on_close};
+  spk_ws_callbacks_t cb = {.on_open = on_open_keep, .on_close = on_close};
   spk_app_t *app = spk_app_new();
   spk_app_ws(app, "/ws", &cb, &s);
   spk_test_client_t *c = spk_test_client_new(app);
