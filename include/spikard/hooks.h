@@ -21,7 +21,9 @@
  *
  * Asynchronous request-phase hooks return SPK_HOOK_ASYNC and later, from any thread, call
  * exactly one of spk_req_continue(req) (go on with the pipeline) or spk_res_end(res) (answer
- * with the response they built). Response-phase hooks are synchronous.
+ * with the response they built). Asynchronous response-phase hooks return SPK_HOOK_ASYNC too,
+ * may edit `res` from their thread meanwhile, and call spk_req_continue(req) when done (the
+ * next hook runs); the request timeout, if any, still applies while they run.
  *
  * With no hook registered for a phase the phase costs one pointer test. */
 #ifndef SPIKARD_HOOKS_H
@@ -44,7 +46,7 @@ typedef enum spk_hook_phase {
 typedef enum spk_hook_result {
   SPK_HOOK_CONTINUE = 0, /* go on */
   SPK_HOOK_RESPOND = 1,  /* request phases: `res` is the answer, stop here */
-  SPK_HOOK_ASYNC = 2     /* request phases: spk_req_continue or spk_res_end will follow */
+  SPK_HOOK_ASYNC = 2     /* spk_req_continue (or, request phases, spk_res_end) will follow */
 } spk_hook_result_t;
 
 /* Runs on the connection's thread. `res` is the response so far (request phases: empty 200). */

@@ -208,11 +208,19 @@ static int stream_next(spk__conn_t *c, const spk__iov_t *head) {
 }
 
 /* Serialize and queue the current exchange's response. */
-static void send_response(spk__conn_t *c) {
+/* Finish the current exchange (response hooks may suspend it) and write its response. 0 when a
+ * response hook went asynchronous: the exchange is in the hook's hands again (ST_HANDLER) and
+ * spk__conn_resume comes back here. */
+static int send_response(spk__conn_t *c) {
   spk__exchange_t *ex = c->cur;
+  if (!spk__pipeline_finish(ex)) {
+    c->state = ST_HANDLER;
+    if (c->io->hold) c->io->hold(c->wake_data, 1);
+    if (ex->timeout_ms) set_timer(c, TIMER_HANDLER);
+    return 0;
+  }
   c->cur = NULL;
   c->state = ST_HEAD;
-  spk__pipeline_finish(ex);
   spk_res_t *res = &ex->res;
   int status = res->status;
   int no_body = (status >= 100 && status < 200) || status == 204 || status == 304;
@@ -232,7 +240,7 @@ static void send_response(spk__conn_t *c) {
   if (spk_h1_write_head(&ex->head_out, &h) != SPK_OK) {
     spk__exchange_free(ex);
     c->closing = 1;
-    return;
+    return 1;
   }
   spk__iov_t iov[2] = {{ex->head_out.data, ex->head_out.len}, {res->body, res->body_len}};
   if (status == 101 && ex->ws_upgrade && !c->shutting_down) { /* switch to WebSocket */
@@ -241,7 +249,7 @@ static void send_response(spk__conn_t *c) {
     c->ws = spk__ws_conn_start(c, ex);
     if (!c->ws) spk__exchange_free(ex), c->closing = 1;
     else c->state = ST_WS;
-    return;
+    return 1;
   }
   int head_only = no_body || ex->req.method == SPK_METHOD_HEAD ||
                   (!spk__res_body_size(res) && !res->stream);
@@ -257,21 +265,22 @@ static void send_response(spk__conn_t *c) {
     c->stream_last = 0;
     spk__stream_start(res->stream, c, chunked);
     gen_pump(c);
-    return;
+    return 1;
   }
   if (!head_only && res->has_file) {
     c->streaming = ex;
     stream_next(c, &iov[0]);
-    return;
+    return 1;
   }
   write_iov(c, iov, head_only ? 1 : 2, ex);
+  return 1;
 }
 
 /* Send the current exchange's (error) response and close. */
 static spk__conn_action_t close_with_response(spk__conn_t *c) {
-  c->cur->keep_alive = 0;
+  c->cur->keep_alive = 0; /* the write closes the connection, now or after a response hook */
   set_timer(c, TIMER_NONE);
-  send_response(c);
+  if (!send_response(c)) return SPK__CONN_PAUSE;
   c->closing = 1;
   return SPK__CONN_CLOSE;
 }
@@ -384,8 +393,7 @@ static spk__conn_action_t dispatch(spk__conn_t *c) {
     if (c->cur->timeout_ms) set_timer(c, TIMER_HANDLER);
     return SPK__CONN_PAUSE;
   }
-  send_response(c);
-  return SPK__CONN_CONTINUE;
+  return send_response(c) ? SPK__CONN_CONTINUE : SPK__CONN_PAUSE;
 }
 
 static int error_status(int rc) {
@@ -619,7 +627,7 @@ spk__conn_action_t spk__conn_resume(spk__conn_t *c, spk__exchange_t *ex) {
     return SPK__CONN_PAUSE;
   }
   if (c->timer == TIMER_HANDLER) set_timer(c, TIMER_NONE);
-  send_response(c);
+  if (!send_response(c)) return SPK__CONN_PAUSE;
   return process(c);
 }
 

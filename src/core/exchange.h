@@ -102,6 +102,8 @@ struct spk__exchange {
   /* Pipeline position and middleware state (owner thread, or whoever the state hands it to). */
   int step;                          /* next pipeline step (pipeline.c) */
   size_t hook_i;                     /* next hook within the current phase */
+  int resp_phase;                    /* response hooks: the phase running (0: not started) */
+  int fin_step;                      /* spk__pipeline_finish's position (0: not started) */
   int origin;                        /* SPK__ORIGIN_*: who made the response */
   const struct spk__endpoint *ep;    /* the matched route's endpoint, once routed */
   const struct spk__mw_cors *cors;   /* CORS config that admitted the request (finish) */
@@ -139,7 +141,10 @@ uint64_t spk__now_ns(void);
 
 /* Last step before the response is serialized (on the connection's thread): optional response
  * validation. */
-void spk__pipeline_finish(spk__exchange_t *ex);
+/* Response hooks, contract and response middleware, once the response has ended. 1 when it is
+ * ready to write, 0 when a response hook went asynchronous: a wake follows (its continue), then
+ * the owner calls this again. */
+int spk__pipeline_finish(spk__exchange_t *ex);
 
 /* Fill the response with an error (problem details) for a protocol-level status. */
 void spk__exchange_error(spk__exchange_t *ex, int status, const char *detail);

@@ -1,5 +1,6 @@
 /* Lifecycle hooks: per-phase lists in registration order, run by the pipeline (pipeline.c).
- * Request phases may short-circuit or suspend; response phases always run every hook. */
+ * Request phases may short-circuit or suspend; response phases run every hook and may suspend
+ * between them. */
 #include <stdio.h>
 #include <string.h>
 
@@ -129,17 +130,23 @@ int spk__hooks_run_request(spk__exchange_t *ex, spk_hook_phase_t phase) {
   return SPK__STEP_NEXT;
 }
 
-void spk__hooks_run_response(spk__exchange_t *ex) {
+int spk__hooks_run_response(spk__exchange_t *ex) {
   const struct spk__hooks *h = ex->app->hooks;
-  if (ex->origin == SPK__ORIGIN_HOOK) return; /* a short-circuit answer is final */
-  int phase = ex->origin == SPK__ORIGIN_HANDLER ? SPK_HOOK_ON_RESPONSE : SPK_HOOK_ON_ERROR;
-  for (size_t i = 0; i < h->count[phase]; i++) {
-    const hook_t *k = &h->list[phase][i];
-    int rc = k->fn(&ex->req, &ex->res, k->user_data);
-    if (rc >= 0) continue;
-    if (phase == SPK_HOOK_ON_ERROR) return; /* nothing left to report it to */
-    hook_failed(ex, phase, rc);
-    phase = SPK_HOOK_ON_ERROR;
-    i = (size_t)-1; /* the error hooks, from the first */
+  if (ex->origin == SPK__ORIGIN_HOOK) return SPK__STEP_NEXT; /* a short-circuit is final */
+  if (!ex->resp_phase) {
+    ex->resp_phase = ex->origin == SPK__ORIGIN_HANDLER ? SPK_HOOK_ON_RESPONSE : SPK_HOOK_ON_ERROR;
+    ex->hook_i = 0;
   }
+  while (ex->hook_i < h->count[ex->resp_phase]) {
+    const hook_t *k = &h->list[ex->resp_phase][ex->hook_i++];
+    int rc = k->fn(&ex->req, &ex->res, k->user_data);
+    if (rc == SPK_HOOK_ASYNC) return SPK__STEP_ASYNC; /* the next one after its continue */
+    if (rc >= 0) continue;
+    if (ex->resp_phase == SPK_HOOK_ON_ERROR) break; /* nothing left to report it to */
+    hook_failed(ex, SPK_HOOK_ON_RESPONSE, rc);
+    ex->resp_phase = SPK_HOOK_ON_ERROR; /* the error hooks, from the first */
+    ex->hook_i = 0;
+  }
+  ex->hook_i = 0;
+  return SPK__STEP_NEXT;
 }

@@ -11,8 +11,10 @@ struct spk__hooks;
  * ex->hook_i is reset), RESPOND (a hook answered or failed: ex->res, ex->origin set), or ASYNC
  * (a hook or its dependencies suspended; ex->hook_i says where to go on). */
 int spk__hooks_run_request(spk__exchange_t *ex, spk_hook_phase_t phase);
-/* on_response or on_error, as ex->origin decides (nothing after a hook's short-circuit). */
-void spk__hooks_run_response(spk__exchange_t *ex);
+/* on_response or on_error, as ex->origin decides (nothing after a hook's short-circuit), from
+ * where it stopped. SPK__STEP_NEXT when all ran, ASYNC when a hook suspended (its continue
+ * follows). */
+int spk__hooks_run_response(spk__exchange_t *ex);
 int spk__hooks_has(const struct spk__hooks *h, spk_hook_phase_t phase);
 /* Resolve the hooks' dependency lists against the app's providers (at freeze). */
 int spk__hooks_freeze(spk_app_t *app);

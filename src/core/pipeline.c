@@ -273,6 +273,7 @@ static int run(spk__exchange_t *ex) {
 int spk__pipeline_dispatch(spk__exchange_t *ex) { return run(ex); }
 
 int spk__pipeline_resume(spk__exchange_t *ex) {
+  if (ex->fin_step) return 1; /* a response hook continued: spk__pipeline_finish goes on */
   int s = SPK__EX_CONTINUED;
   if (atomic_compare_exchange_strong(&ex->state, &s, SPK__EX_DISPATCHING)) return run(ex);
   return 1; /* ENDED: the response is complete */
@@ -299,16 +300,31 @@ SPK_EXTERN int spk_req_continue(spk_req_t *req) {
   return req ? spk__exchange_continue(spk__exchange_of_req(req)) : SPK_EINVAL;
 }
 
-void spk__pipeline_finish(spk__exchange_t *ex) {
+enum { F_START = 0, F_HOOKS, F_REST };
+
+int spk__pipeline_finish(spk__exchange_t *ex) {
   const spk_app_t *app = ex->app;
   const spk__endpoint_t *ep = ex->ep;
-  /* The handler has let go of the response and only this thread holds it: reopen it so that
-   * response hooks and middleware use the ordinary setters. */
+  /* The handler (or a response hook, after its continue) has let go of the response and only
+   * this thread holds it: reopen it so that response hooks and middleware use the ordinary
+   * setters. */
   atomic_store(&ex->ended, 0);
-  if (ex->handler_error) handler_failed(ex, ex->handler_error);
-  if (ep && ep->contract && ex->origin == SPK__ORIGIN_HANDLER)
-    spk__contract_check_response(ep->contract, ex);
-  if (app->hooks) spk__hooks_run_response(ex);
+  if (ex->fin_step == F_START) {
+    if (ex->handler_error) handler_failed(ex, ex->handler_error);
+    if (ep && ep->contract && ex->origin == SPK__ORIGIN_HANDLER)
+      spk__contract_check_response(ep->contract, ex);
+    ex->fin_step = F_HOOKS;
+  }
+  while (app->hooks && ex->fin_step == F_HOOKS) {
+    /* The same hand-over as the request steps (run): a hook's spk_req_continue either beats
+     * our return (CONTINUE_EARLY: go on here) or wakes the owner, which calls us again. */
+    atomic_store(&ex->state, SPK__EX_DISPATCHING);
+    if (spk__hooks_run_response(ex) != SPK__STEP_ASYNC) break;
+    int s = SPK__EX_DISPATCHING;
+    if (atomic_compare_exchange_strong(&ex->state, &s, SPK__EX_ASYNC)) return 0;
+    atomic_store(&ex->ended, 0); /* continued early (or ended instead of continuing) */
+  }
+  ex->fin_step = F_REST;
   if (ex->cors) spk__mw_cors_finish(ex);
   if (ex->ratelimit) spk__mw_ratelimit_finish(ex);
   if (app->mw.reqid) spk__mw_reqid_finish(ex, app->mw.reqid);
@@ -318,4 +334,5 @@ void spk__pipeline_finish(spk__exchange_t *ex) {
   }
   if (app->mw.accesslog) spk__mw_accesslog_write(ex, app->mw.accesslog);
   atomic_store(&ex->ended, 1);
+  return 1;
 }

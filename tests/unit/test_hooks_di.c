@@ -181,6 +181,90 @@ static void test_async_hooks(void) {
   spk_app_free(app);
 }
 
+/* Response-phase hooks may suspend too: the thread that continues edits the response first. */
+typedef struct resp_later {
+  spk_req_t *req;
+  spk_res_t *res;
+  int delay_ms;
+} resp_later_t;
+
+static void *edit_then_continue(void *arg) {
+  resp_later_t *l = arg;
+  sleep_ms(l->delay_ms);
+  spk_res_set_header(l->res, "X-Async-Hook", "done");
+  spk_req_continue(l->req);
+  free(l);
+  return NULL;
+}
+
+static int async_response_hook(spk_req_t *req, spk_res_t *res, void *ud) {
+  note(ud, "async-resp");
+  resp_later_t *l = malloc(sizeof(*l));
+  *l = (resp_later_t){req, res, 20};
+  pthread_t th;
+  pthread_create(&th, NULL, edit_then_continue, l);
+  pthread_detach(th);
+  return SPK_HOOK_ASYNC;
+}
+
+static int never_continue_hook(spk_req_t *req, spk_res_t *res, void *ud) {
+  (void)ud;
+  resp_later_t *l = malloc(sizeof(*l));
+  *l = (resp_later_t){req, res, 300}; /* long after the request timeout */
+  pthread_t th;
+  pthread_create(&th, NULL, edit_then_continue, l);
+  pthread_detach(th);
+  return SPK_HOOK_ASYNC;
+}
+
+static void test_async_response_hooks(void) {
+  trace_t t = {{0}};
+  hook_ctx_t after = {&t, "after", 0, 0};
+  spk_app_t *app = spk_app_new();
+  spk_app_add_hook(app, SPK_HOOK_ON_RESPONSE, async_response_hook, &t);
+  spk_app_add_hook(app, SPK_HOOK_ON_RESPONSE, sync_continue_hook, &t);
+  spk_app_add_hook(app, SPK_HOOK_ON_RESPONSE, add_header_hook, &after);
+  spk_app_add_hook(app, SPK_HOOK_ON_ERROR, async_response_hook, &t);
+  spk_app_route(app, "GET", "/x", h_ok, &t);
+  spk_app_route(app, "GET", "/fail", h_fail, &t);
+  spk_test_client_t *tc = spk_test_client_new(app);
+  spk_test_response_t r;
+  CHECK_INT(spk_test_client_get(tc, "GET", "/x", &r), 0);
+  CHECK_INT(r.status, 200);
+  CHECK_STR(r.body, "ok");
+  CHECK_STR(spk_test_response_header(&r, "x-async-hook"), "done");
+  CHECK_STR(spk_test_response_header(&r, "x-hook"), "after");
+  CHECK_STR(t.log, "handler,async-resp,early,after");
+  spk_test_response_free(&r);
+  /* on_error, for a failed handler and for a 404 the core produced. */
+  t.log[0] = '\0';
+  CHECK_INT(spk_test_client_get(tc, "GET", "/fail", &r), 0);
+  CHECK_INT(r.status, 500);
+  CHECK_STR(spk_test_response_header(&r, "x-async-hook"), "done");
+  CHECK_STR(t.log, "handler,async-resp");
+  spk_test_response_free(&r);
+  CHECK_INT(spk_test_client_get(tc, "GET", "/nowhere", &r), 0);
+  CHECK_INT(r.status, 404);
+  CHECK_STR(spk_test_response_header(&r, "x-async-hook"), "done");
+  spk_test_response_free(&r);
+  spk_test_client_free(tc);
+  spk_app_free(app);
+
+  /* A response hook outliving the request timeout: 408, and its late continue frees the
+   * exchange (no leak, no use after free under ASan). */
+  app = spk_app_new();
+  CHECK_INT(spk_app_configure(app, "{\"request_timeout\":{\"seconds\":0.05}}"), 0);
+  spk_app_add_hook(app, SPK_HOOK_ON_RESPONSE, never_continue_hook, NULL);
+  spk_app_route(app, "GET", "/x", h_ok, &t);
+  tc = spk_test_client_new(app);
+  CHECK_INT(spk_test_client_get(tc, "GET", "/x", &r), 0);
+  CHECK_INT(r.status, 408);
+  spk_test_response_free(&r);
+  sleep_ms(500);
+  spk_test_client_free(tc);
+  spk_app_free(app);
+}
+
 /* ---- dependency injection ---- */
 
 typedef struct dep_state {
@@ -526,6 +610,7 @@ int main(void) {
   RUN(test_hook_order_and_phases);
   RUN(test_hook_short_circuit_and_failure);
   RUN(test_async_hooks);
+  RUN(test_async_response_hooks);
   RUN(test_di_graph_sync);
   RUN(test_di_graph_async);
   RUN(test_di_scopes);
