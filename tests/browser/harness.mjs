@@ -37,14 +37,26 @@ export async function withServer(fn, { binary = process.env.SPK_EXAMPLE, args = 
   }
 }
 
-// Runs `fn(page)` with a fresh headless Chromium page; the browser is closed afterwards.
+// Rejects with a message naming `what` when `promise` takes longer than `ms`.
+export function bounded(promise, ms, what) {
+  let timer;
+  const limit = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took more than ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, limit]).finally(() => clearTimeout(timer));
+}
+
+// Runs `fn(page)` with a fresh headless Chromium page. Chromium runs as a browser server we hold
+// the process of, so a browser wedged by a loaded machine is killed instead of outliving the
+// test (page.evaluate and browser.close have no timeout of their own).
 export async function withBrowser(fn) {
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30000 });
+  const server = await chromium.launchServer({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30000 });
   try {
-    const page = await browser.newPage();
+    const browser = await bounded(chromium.connect(server.wsEndpoint(), { timeout: 30000 }), 30000, 'connecting to Chromium');
+    const page = await bounded(browser.newPage(), 30000, 'opening a page');
     page.setDefaultTimeout(10000);
     return await fn(page);
   } finally {
-    await browser.close();
+    await bounded(server.close(), 10000, 'closing Chromium').catch(() => server.kill());
   }
 }

@@ -2,7 +2,7 @@
 // permessage-deflate), binary, and a two-socket chat broadcast; asserts what the page received.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withServer, withBrowser } from './harness.mjs';
+import { withServer, withBrowser, bounded } from './harness.mjs';
 
 test('chromium WebSocket echo and chat against the example server', { timeout: 60000 }, async () => {
   await withServer(async (base) => {
@@ -10,7 +10,7 @@ test('chromium WebSocket echo and chat against the example server', { timeout: 6
       await page.goto(base + '/json');
       // Every step is logged in the page, and a stuck step fails the test naming itself (page.evaluate
       // has no timeout of its own).
-      const result = await page.evaluate(async (wsBase) => {
+      const result = await bounded(page.evaluate(async (wsBase) => {
         const steps = [];
         const step = (name, promise) => {
           steps.push(name);
@@ -58,7 +58,7 @@ test('chromium WebSocket echo and chat against the example server', { timeout: 6
           bye.onclose = (e) => resolve({ msg, code: e.code, reason: e.reason });
         }));
         return out;
-      }, base.replace('http:', 'ws:'));
+      }, base.replace('http:', 'ws:')), 40000, 'the WebSocket script');
       assert.equal(result.extensions, 'permessage-deflate');
       assert.equal(result.text, 'hello from chromium ✓');
       assert.deepEqual(result.binary, [0, 1, 2, 255]);
