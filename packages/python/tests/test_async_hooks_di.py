@@ -378,3 +378,78 @@ def test_async_request_hooks_suspend_the_request() -> None:
         import urllib.request
         with urllib.request.urlopen(srv.url + "/x", timeout=10) as resp:
             assert resp.status == 200
+
+
+def test_async_response_hooks_do_not_block_the_server() -> None:
+    """An async on_response hook suspends only its own response: while it awaits, the same
+    single-threaded server answers other requests; then it edits the response and the next hook
+    runs. A failing one answers 500."""
+    import http.client
+
+    from spikard import _aio
+
+    app = App()
+    release = asyncio.Event()
+    order: list[str] = []
+
+    @app.on_response
+    async def audit(request: Request, response: ResponseView):
+        if request.path == "/slow":
+            order.append("waiting /slow")
+            await asyncio.wait_for(release.wait(), 10)
+        if request.path == "/crash":
+            raise RuntimeError("audit store down")
+        response.set_header("X-Audited", request.path)
+        order.append("audit " + request.path)
+
+    @app.on_response
+    def after(request: Request, response: ResponseView):
+        response.set_header("X-After", response.get_header("x-audited") or "-")
+
+    @app.get("/slow")
+    def slow():
+        return {"slow": True}
+
+    @app.get("/fast")
+    def fast():
+        return {"fast": True}
+
+    @app.get("/release")
+    def release_slow():
+        _aio.loop().call_soon_threadsafe(release.set)
+        return {"released": True}
+
+    @app.get("/crash")
+    def crash():
+        return {"crash": False}
+
+    c = TestClient(app)
+    r = c.get("/fast")
+    assert (r.status_code, r.headers["x-audited"], r.headers["x-after"]) == (200, "/fast", "/fast")
+    r = c.get("/crash")
+    assert r.status_code == 500 and "x-audited" not in r.headers
+
+    with app.serve(port=0) as srv:
+        results: dict[str, tuple[int, str | None]] = {}
+
+        def get(path: str) -> None:
+            conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=15)
+            conn.request("GET", path)
+            resp = conn.getresponse()
+            resp.read()
+            results[path] = (resp.status, resp.getheader("x-after"))
+            conn.close()
+
+        t = threading.Thread(target=get, args=("/slow",))
+        t.start()
+        for _ in range(200):
+            if "waiting /slow" in order:
+                break
+            threading.Event().wait(0.05)
+        assert "waiting /slow" in order
+        get("/fast")  # the slow response's hook is waiting: the one server thread still serves
+        assert "/slow" not in results
+        get("/release")
+        t.join(15)
+        assert results["/slow"] == (200, "/slow")
+        assert results["/fast"] == (200, "/fast")

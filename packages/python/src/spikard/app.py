@@ -462,12 +462,7 @@ class App:
     def _response_hook(self, phase: int, fn: F) -> F:
         wants_response, deps = self._hook_args(fn, 1)
 
-        def hook(raw: Any) -> None:
-            view = ResponseView(raw)
-            args = (Request(raw), view) if wants_response else (Request(raw),)
-            r = fn(*args, **{d: di.unwrap(raw.dep(d)) for d in deps})
-            if inspect.isawaitable(r):
-                r = _aio.run_sync(r)
+        def apply(view: ResponseView, r: Any) -> None:
             if isinstance(r, Response):
                 status, headers, body, ctype = r.render()
                 view.status_code = status
@@ -476,6 +471,36 @@ class App:
                 if ctype:
                     view.set_header("Content-Type", ctype)
                 view.set_body(body or b"")
+
+        if inspect.iscoroutinefunction(fn):
+            def async_hook(raw: Any) -> Any:
+                """Suspends the response phase (SPK_HOOK_ASYNC): the coroutine runs on the asyncio
+                loop, edits the response there, and resumes it; the worker loop goes on serving."""
+                view = ResponseView(raw)
+                args = (Request(raw), view) if wants_response else (Request(raw),)
+                kw = {d: di.unwrap(raw.dep(d)) for d in deps}
+
+                async def run() -> None:
+                    try:
+                        apply(view, await fn(*args, **kw))
+                    except Exception as exc:
+                        log.error("unhandled exception in response hook", exc_info=exc)
+                        raw.send(problem(500, "A lifecycle hook failed", slug="internal-server-error"))
+                        return
+                    raw.resume()
+
+                _aio.submit(run)
+                return ...
+            self._raw.add_hook(phase, async_hook, deps or None)
+            return fn
+
+        def hook(raw: Any) -> None:
+            view = ResponseView(raw)
+            args = (Request(raw), view) if wants_response else (Request(raw),)
+            r = fn(*args, **{d: di.unwrap(raw.dep(d)) for d in deps})
+            if inspect.isawaitable(r):
+                r = _aio.run_sync(r)
+            apply(view, r)
         self._raw.add_hook(phase, hook, deps or None)
         return fn
 
