@@ -38,6 +38,11 @@ typedef struct spk_ws_callbacks {
    * later from any thread (return SPK_HANDLER_ASYNC, then spk_res_end). on_open follows an
    * accept. */
   int (*on_handshake)(spk_req_t *req, spk_res_t *res, void *user_data);
+  /* Optional: an accepted handshake whose connection did not switch after all (the client left,
+   * the server is shutting down, the request timed out, a hook replaced the 101): release what
+   * the accept's `conn_user_data` holds. Exactly one of on_open or on_dropped follows an
+   * accept. */
+  void (*on_dropped)(void *conn_user_data, void *user_data);
 } spk_ws_callbacks_t;
 
 typedef struct spk_ws_options {
@@ -68,8 +73,11 @@ SPK_EXTERN int spk_app_ws_ex(spk_app_t *app, const char *path, const spk_ws_call
 
 /* From on_handshake (or the thread that will end its response): answer 101 Switching
  * Protocols. `subprotocol` (may be NULL: the one negotiated from the route's list, if any) must
- * be one the client offered, else SPK_EINVAL. SPK_ESTATE outside a pending handshake. */
-SPK_EXTERN int spk_ws_handshake_accept(spk_res_t *res, const char *subprotocol);
+ * be one the client offered, else SPK_EINVAL. `conn_user_data` is the connection's user data
+ * from on_open on (spk_ws_get_user_data), or goes to on_dropped. SPK_ESTATE outside a pending
+ * handshake. */
+SPK_EXTERN int spk_ws_handshake_accept(spk_res_t *res, const char *subprotocol,
+                                       void *conn_user_data);
 
 /* Any thread. SPK_ESTATE once the connection is closing or closed. */
 SPK_EXTERN int spk_ws_send_text(spk_ws_t *ws, const char *data, size_t len);

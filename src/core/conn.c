@@ -123,6 +123,8 @@ spk__conn_t *spk__exchange_conn(const spk__exchange_t *ex) { return ex->conn; }
 
 spk__exchange_t *spk__conn_current(const spk__conn_t *c) { return c->cur; }
 
+int spk__conn_in_handler(const spk__conn_t *c) { return c->cur && c->state == ST_HANDLER; }
+
 void spk__exchange_release_orphan(spk__exchange_t *ex) { spk__exchange_free(ex); }
 
 void spk__conn_free(spk__conn_t *c) {

@@ -75,6 +75,9 @@ spk__conn_action_t spk__conn_commit(spk__conn_t *c, size_t n);
 
 /* The exchange in the pipeline right now (NULL between requests). Owner thread only. */
 spk__exchange_t *spk__conn_current(const spk__conn_t *c);
+/* The current exchange is in a handler's (hook's, factory's) hands: freeing the connection
+ * leaves it to its wake (spk__exchange_release_orphan). */
+int spk__conn_in_handler(const spk__conn_t *c);
 
 /* A write finished (or was abandoned because the socket died). */
 spk__conn_action_t spk__conn_write_done(spk__conn_t *c, void *token);

@@ -17,6 +17,7 @@
 #include "core/hooks.h"
 #include "core/mw.h"
 #include "core/stream_internal.h"
+#include "core/ws_internal.h"
 #include "util/alloc.h"
 #include "util/strutil.h"
 
@@ -46,6 +47,7 @@ void spk__exchange_free(spk__exchange_t *ex) {
   if (ex->di) spk__di_request_end(ex);
   if (ex->res.stream) spk__stream_detach(ex->res.stream);
   if (ex->bg) spk__bg_request_end(ex); /* the response is out (or discarded): run its tasks */
+  if (ex->ws_upgrade) spk__ws_upgrade_end(ex->ws_upgrade);
   if (ex->res.release) ex->res.release(ex->res.release_data);
   if (ex->res.json) spk__buf_free(&ex->res.json->out);
   if (ex->res.has_file) close(ex->res.file_fd);

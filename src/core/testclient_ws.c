@@ -21,6 +21,7 @@ struct spk_test_ws {
   pthread_mutex_t mu;
   pthread_cond_t cv;
   spk__exchange_t *woken; /* under mu: one armed wake at a time */
+  size_t orphans;         /* handshakes answered 408 still in the application's hands (mu) */
   spk__buf_t out;         /* server bytes not yet decoded */
   void **tokens;
   size_t ntokens, cap_tokens;
@@ -47,7 +48,14 @@ static void ws_write(void *io_data, const spk__iov_t *iov, size_t n, void *token
 static void ws_wake(void *wake_data, spk__exchange_t *ex) {
   spk_test_ws_t *ws = wake_data;
   pthread_mutex_lock(&ws->mu);
-  ws->woken = ex;
+  if (atomic_load(&ex->orphaned)) { /* set under mu when the handshake timed out */
+    pthread_mutex_unlock(&ws->mu);
+    spk__exchange_release_orphan(ex); /* outside mu, as the HTTP client does (testclient.c) */
+    pthread_mutex_lock(&ws->mu);
+    ws->orphans--;
+  } else {
+    ws->woken = ex;
+  }
   pthread_cond_broadcast(&ws->cv);
   pthread_mutex_unlock(&ws->mu);
 }
@@ -100,6 +108,12 @@ static int await_head(spk_test_ws_t *ws) {
     int timed_out = 0;
     while (!ws->woken && !timed_out)
       timed_out = pthread_cond_timedwait(&ws->cv, &ws->mu, &deadline) == ETIMEDOUT;
+    if (!ws->woken && ws->timer_ms && spk__conn_in_handler(ws->conn)) {
+      /* The request timeout will answer 408 and give the exchange up; under mu, so that its
+       * late end frees it (ws_wake). */
+      atomic_store(&spk__conn_current(ws->conn)->orphaned, 1);
+      ws->orphans++;
+    }
     pthread_mutex_unlock(&ws->mu);
     if (handle_wake(ws)) continue;
     if (!ws->timer_ms) return SPK_ETIMEDOUT;
@@ -290,6 +304,12 @@ SPK_EXTERN int spk_test_ws_fire_timer(spk_test_ws_t *ws) {
 SPK_EXTERN void spk_test_ws_free(spk_test_ws_t *ws) {
   if (!ws) return;
   if (ws->conn) {
+    pthread_mutex_lock(&ws->mu);
+    if (spk__conn_in_handler(ws->conn)) { /* an unanswered async handshake: its end frees it */
+      atomic_store(&spk__conn_current(ws->conn)->orphaned, 1);
+      ws->orphans++;
+    }
+    pthread_mutex_unlock(&ws->mu);
     spk__conn_abort(ws->conn);
     pump(ws, SPK__CONN_CLOSE);
     spk__conn_free(ws->conn);
@@ -301,6 +321,9 @@ SPK_EXTERN void spk_test_ws_free(spk_test_ws_t *ws) {
   ws->woken = NULL;
   pthread_mutex_unlock(&ws->mu);
   if (ex && !spk__exchange_conn(ex)) spk__exchange_release_orphan(ex);
+  pthread_mutex_lock(&ws->mu);
+  while (ws->orphans) pthread_cond_wait(&ws->cv, &ws->mu); /* their wakes still target us */
+  pthread_mutex_unlock(&ws->mu);
   spk__buf_free(&ws->out);
   spk__buf_free(&ws->frame);
   spk__free(ws->tokens);

@@ -462,7 +462,7 @@ SPK_EXTERN void spk_ws_release(spk_ws_t *ws) {
 /* ---- lifecycle ---- */
 
 spk_ws_t *spk__ws_conn_start(spk__conn_t *c, spk__exchange_t *ex) {
-  const spk__ws_upgrade_t *up = ex->ws_upgrade;
+  spk__ws_upgrade_t *up = ex->ws_upgrade;
   /* The subprotocol may live in the upgrade's arena (chosen by on_handshake): the session,
    * which can outlive the exchange, keeps its own copy right after itself. */
   size_t sp_len = up->subprotocol ? strlen(up->subprotocol) + 1 : 0;
@@ -487,6 +487,8 @@ spk_ws_t *spk__ws_conn_start(spk__conn_t *c, spk__exchange_t *ex) {
     spk_ws_deflate_init(&ws->deflate, &up->deflate_params);
   }
   ws->last_rx_ms = now_ms();
+  ws->user_data = up->conn_user_data;
+  up->started = 1;
   arm_wake(ws);
   arm_timer(ws);
   ws->batching = 1;

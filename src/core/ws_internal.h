@@ -30,7 +30,12 @@ typedef struct spk__ws_upgrade {
   const char *subprotocol; /* the route's string, or NULL */
   char accept[SPK_WS_ACCEPT_LEN + 1];
   char extensions[160]; /* the Sec-WebSocket-Extensions answer when deflate is on */
+  void *conn_user_data; /* from spk_ws_handshake_accept: on_open's, or on_dropped's */
+  int started;          /* the session began (on_open ran or is running) */
 } spk__ws_upgrade_t;
+
+/* The exchange of an accepted handshake is freed: on_dropped unless the session started. */
+void spk__ws_upgrade_end(spk__ws_upgrade_t *up);
 
 void spk__ws_routes_free(spk__ws_route_t *r);
 

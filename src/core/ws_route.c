@@ -191,7 +191,8 @@ static int ws_handler(spk_req_t *req, spk_res_t *res, void *user_data) {
   return r->cb.on_handshake(req, res, r->user_data);
 }
 
-SPK_EXTERN int spk_ws_handshake_accept(spk_res_t *res, const char *subprotocol) {
+SPK_EXTERN int spk_ws_handshake_accept(spk_res_t *res, const char *subprotocol,
+                                       void *conn_user_data) {
   if (!res) return SPK_EINVAL;
   spk__exchange_t *ex = spk__exchange_of_res(res);
   spk__ws_upgrade_t *up = ex->ws_offer;
@@ -210,6 +211,13 @@ SPK_EXTERN int spk_ws_handshake_accept(spk_res_t *res, const char *subprotocol) 
     memcpy(copy, subprotocol, len + 1);
     up->subprotocol = copy;
   }
+  up->conn_user_data = conn_user_data;
   answer_101(res, ex, up);
   return SPK_OK;
+}
+
+void spk__ws_upgrade_end(spk__ws_upgrade_t *up) {
+  if (up->started || !up->route->cb.on_dropped) return;
+  up->started = 1; /* once */
+  up->route->cb.on_dropped(up->conn_user_data, up->route->user_data);
 }

@@ -3,8 +3,11 @@
  * through the in-memory test client, i.e. the real pipeline and connection code. */
 #include <pthread.h>
 #include <string.h>
+#include <time.h>
 
 #include "spikard/app.h"
+#include "spikard/hooks.h"
+#include "spikard/middleware.h"
 #include "spikard/request.h"
 #include "spikard/response.h"
 #include "spikard/testclient.h"
@@ -17,12 +20,22 @@ typedef struct state {
   int accept_rc; /* what spk_ws_handshake_accept returned */
   pthread_t thread;
   int threaded;
+  void *conn_data;  /* the open connection's user data */
+  int dropped;      /* on_dropped calls */
+  void *dropped_data;
 } state_t;
+
+static void on_dropped(void *conn_user_data, void *ud) {
+  state_t *s = ud;
+  s->dropped++;
+  s->dropped_data = conn_user_data;
+}
 
 static void on_open(spk_ws_t *ws, const spk_req_t *req, void *ud) {
   (void)req;
   state_t *s = ud;
   s->opens++;
+  s->conn_data = spk_ws_get_user_data(ws); /* what the accept attached */
   const char *sp = spk_ws_subprotocol(ws);
   spk_ws_send_text(ws, sp ? sp : "-", strlen(sp ? sp : "-"));
 }
@@ -46,7 +59,7 @@ static int decide_now(spk_req_t *req, spk_res_t *res, void *ud) {
   char name[32] = "";
   if (spk_req_query(req, "proto", &proto) == SPK_OK && proto.len < sizeof(name))
     memcpy(name, proto.ptr, proto.len), name[proto.len] = '\0';
-  s->accept_rc = spk_ws_handshake_accept(res, name[0] ? name : NULL);
+  s->accept_rc = spk_ws_handshake_accept(res, name[0] ? name : NULL, s);
   if (s->accept_rc != SPK_OK) spk_res_problem(res, 400, "bad-subprotocol", "Bad Request", NULL);
   return SPK_HANDLER_DONE;
 }
@@ -59,7 +72,7 @@ typedef struct later {
 static void *decide_on_thread(void *arg) {
   later_t *l = arg;
   if (l->accept)
-    spk_ws_handshake_accept(l->res, NULL);
+    spk_ws_handshake_accept(l->res, NULL, l);
   else
     spk_res_problem(l->res, 403, "forbidden", "Forbidden", "Refused later");
   spk_res_end(l->res);
@@ -119,6 +132,7 @@ static void test_sync_decisions(void) {
   CHECK(spk_test_response_header(&hs, "sec-websocket-protocol") == NULL);
   spk_test_response_free(&hs);
   expect_text(ws, "-");
+  CHECK(s.conn_data == &s);
   spk_test_ws_send(ws, 1, "hi", 2);
   expect_text(ws, "hi");
   spk_test_ws_free(ws);
@@ -167,6 +181,7 @@ static void test_async_decisions(void) {
     spk_test_response_free(&hs);
     CHECK_INT(s.opens, accept);
     CHECK(accept ? ws != NULL : ws == NULL);
+    if (accept) CHECK(s.conn_data == &later_slot);
     if (ws) {
       expect_text(ws, "-");
       spk_test_ws_send(ws, 1, "later", 5);
@@ -178,10 +193,74 @@ static void test_async_decisions(void) {
   }
 }
 
+/* Accepted, but the connection never switches: on_dropped gets the accept's user data. */
+static int replace_101(spk_req_t *req, spk_res_t *res, void *ud) {
+  (void)req, (void)ud;
+  spk_res_problem(res, 503, "unavailable", "Service Unavailable", "Going away");
+  return SPK_HOOK_CONTINUE;
+}
+
+static void *accept_late(void *arg) {
+  later_t *l = arg;
+  struct timespec ts = {0, 200 * 1000000L}; /* after the 50 ms request timeout */
+  nanosleep(&ts, NULL);
+  spk_ws_handshake_accept(l->res, NULL, l);
+  spk_res_end(l->res);
+  return NULL;
+}
+
+static int decide_too_late(spk_req_t *req, spk_res_t *res, void *ud) {
+  (void)req;
+  state_t *s = ud;
+  later_slot.res = res;
+  s->threaded = pthread_create(&s->thread, NULL, accept_late, &later_slot) == 0;
+  return SPK_HANDLER_ASYNC;
+}
+
+static void test_dropped(void) {
+  /* A response hook replaces the 101. */
+  state_t s = {0};
+  spk_ws_callbacks_t cb = {.on_open = on_open, .on_handshake = decide_now, .on_dropped = on_dropped};
+  spk_app_t *app = spk_app_new();
+  CHECK_INT(spk_app_ws(app, "/ws", &cb, &s), 0);
+  CHECK_INT(spk_app_add_hook(app, SPK_HOOK_ON_RESPONSE, replace_101, NULL), 0);
+  spk_test_client_t *c = spk_test_client_new(app);
+  spk_test_response_t hs;
+  spk_test_ws_t *ws = ws_connect(c, "/ws?token=ok", NULL, 0, &hs);
+  CHECK(ws == NULL);
+  CHECK_INT(hs.status, 503);
+  spk_test_response_free(&hs);
+  CHECK_INT(s.opens, 0);
+  CHECK_INT(s.dropped, 1);
+  CHECK(s.dropped_data == &s);
+  spk_test_client_free(c);
+  spk_app_free(app);
+
+  /* The request timed out before the application accepted: 408, and the late accept's user
+   * data still comes back once its exchange is released. */
+  state_t t = {0};
+  spk_ws_callbacks_t cb2 = {.on_open = on_open, .on_handshake = decide_too_late,
+                            .on_dropped = on_dropped};
+  app = spk_app_new();
+  CHECK_INT(spk_app_configure(app, "{\"request_timeout\":{\"seconds\":0.05}}"), 0);
+  CHECK_INT(spk_app_ws(app, "/ws", &cb2, &t), 0);
+  c = spk_test_client_new(app);
+  ws = ws_connect(c, "/ws", NULL, 0, &hs);
+  CHECK(ws == NULL);
+  CHECK_INT(hs.status, 408);
+  spk_test_response_free(&hs);
+  if (t.threaded) pthread_join(t.thread, NULL);
+  spk_test_client_free(c); /* waits for the orphan, which the late end released */
+  CHECK_INT(t.opens, 0);
+  CHECK_INT(t.dropped, 1);
+  CHECK(t.dropped_data == &later_slot);
+  spk_app_free(app);
+}
+
 /* Outside a pending handshake there is nothing to accept. */
 static int plain_route(spk_req_t *req, spk_res_t *res, void *ud) {
   (void)req;
-  *(int *)ud = spk_ws_handshake_accept(res, NULL);
+  *(int *)ud = spk_ws_handshake_accept(res, NULL, NULL);
   return spk_res_status(res, 204);
 }
 
@@ -196,7 +275,7 @@ static void test_accept_outside_handshake(void) {
   CHECK_INT(r.status, 204);
   spk_test_response_free(&r);
   CHECK_INT(rc, SPK_ESTATE);
-  CHECK_INT(spk_ws_handshake_accept(NULL, NULL), SPK_EINVAL);
+  CHECK_INT(spk_ws_handshake_accept(NULL, NULL, NULL), SPK_EINVAL);
   spk_test_client_free(c);
   spk_app_free(app);
 }
@@ -204,6 +283,7 @@ static void test_accept_outside_handshake(void) {
 int main(void) {
   RUN(test_sync_decisions);
   RUN(test_async_decisions);
+  RUN(test_dropped);
   RUN(test_accept_outside_handshake);
   return test_report("ws_handshake");
 }
