@@ -61,7 +61,7 @@ static int st_finish(StreamObject *o, int abort) {
 }
 
 static int st_pull(spk_stream_t *s, void *ud) {
-  PyGILState_STATE g = PyGILState_Ensure();
+  PyGILState_STATE g = gil_ensure();
   StreamObject *o = ud;
   Py_INCREF(o);
   int rc = SPK_EIO;
@@ -88,7 +88,7 @@ static int st_pull(spk_stream_t *s, void *ud) {
 }
 
 static void st_cancel(spk_stream_t *s, void *ud) {
-  PyGILState_STATE g = PyGILState_Ensure();
+  PyGILState_STATE g = gil_ensure();
   StreamObject *o = ud;
   Py_INCREF(o);
   PyObject *out = PyObject_CallMethod(o->producer, "cancel", "O", (PyObject *)o);
@@ -304,7 +304,7 @@ static PyTypeObject WsType = {
 /* on_open: entry(raw_ws, request) returns the connection object (.message(is_text, data),
  * .closed(code, reason)); the request is usable during the call only. */
 static void py_ws_open(spk_ws_t *ws, const spk_req_t *req, void *ud) {
-  PyGILState_STATE g = PyGILState_Ensure();
+  PyGILState_STATE g = gil_ensure();
   WsObject *w = PyObject_New(WsObject, &WsType);
   ReqObject *r = w ? req_new((spk_req_t *)req, NULL) : NULL;
   PyObject *conn = NULL;
@@ -331,7 +331,7 @@ static void py_ws_message(spk_ws_t *ws, spk_ws_kind_t kind, const char *data, si
                           void *ud) {
   PyObject *conn = spk_ws_get_user_data(ws);
   if (!conn) return;
-  PyGILState_STATE g = PyGILState_Ensure();
+  PyGILState_STATE g = gil_ensure();
   PyObject *d = kind == SPK_WS_TEXT
                     ? PyUnicode_DecodeUTF8(data, (Py_ssize_t)len, "surrogateescape")
                     : PyBytes_FromStringAndSize(data, (Py_ssize_t)len);
@@ -346,7 +346,7 @@ static void py_ws_closed(spk_ws_t *ws, int code, const char *reason, size_t len,
   PyObject *conn = spk_ws_get_user_data(ws);
   if (!conn) return;
   spk_ws_set_user_data(ws, NULL);
-  PyGILState_STATE g = PyGILState_Ensure();
+  PyGILState_STATE g = gil_ensure();
   PyObject *out = PyObject_CallMethod(conn, "closed", "is#", code, reason ? reason : "",
                                       (Py_ssize_t)(reason ? len : 0));
   if (!out) PyErr_Print();
