@@ -23,7 +23,10 @@
  * used. When the client goes away (or the response is dropped), `cancel` is called once on the
  * loop thread; from then on writes return SPK_ECLOSED, and you still release your ownership
  * with spk_stream_end/abort (from the cancel callback if you like). `pull` is never called
- * after `cancel`.
+ * after `cancel`. Once spk_stream_end/abort has returned, no pull or cancel call is running
+ * and none follows, so user_data may be freed at once: called from another thread while a
+ * callback is running on the loop, they wait for it to return (do not call them while holding
+ * a lock your callbacks take — e.g. a language binding's interpreter lock).
  *
  *   end    everything queued is sent, then the terminating chunk: a complete response; the
  *          connection can serve the next request.

@@ -22,6 +22,7 @@ static const char keepalive_comment[] = ": keep-alive\n\n";
 
 struct spk_stream {
   pthread_mutex_t mu;
+  pthread_cond_t cb_done; /* signalled when a pull/cancel call returns */
   atomic_int refs;
   spk_stream_pull_fn pull;
   spk_stream_cancel_fn cancel;
@@ -42,6 +43,10 @@ struct spk_stream {
   int live;   /* started and attached: wakes make sense */
   int attached;
   int wake_pending;
+  /* A pull or cancel call is running (entered after checking user_done under mu): end/abort
+   * from another thread waits for it, so that once they return user_data is no longer used. */
+  int in_cb;
+  pthread_t cb_thread;
   void (*wake)(void *, spk_stream_t *);
   void *wake_data;
   /* ---- loop thread only ---- */
@@ -58,6 +63,7 @@ struct spk_stream {
 static void unref(spk_stream_t *s) {
   if (atomic_fetch_sub(&s->refs, 1) != 1) return;
   pthread_mutex_destroy(&s->mu);
+  pthread_cond_destroy(&s->cb_done);
   if (s->enc) spk_encoder_free(s->enc);
   spk__buf_free(&s->q);
   spk__buf_free(&s->qsizes);
@@ -84,6 +90,11 @@ static spk_stream_t *stream_new(spk_res_t *res, spk_stream_pull_fn pull,
   spk_stream_t *s = spk__calloc(1, sizeof(*s));
   if (!s) return NULL;
   if (pthread_mutex_init(&s->mu, NULL) != 0) {
+    spk__free(s);
+    return NULL;
+  }
+  if (pthread_cond_init(&s->cb_done, NULL) != 0) {
+    pthread_mutex_destroy(&s->mu);
     spk__free(s);
     return NULL;
   }
@@ -209,6 +220,11 @@ static int finish_user(spk_stream_t *s, int abort) {
   else
     s->end_req = 1;
   wake_locked(s);
+  /* A callback that passed its user_done check before ours still runs on the loop: wait for
+   * it, so that the caller may free what user_data points to as soon as we return. Not from
+   * inside the callback itself (a pull returning END, a cancel releasing the stream). */
+  while (s->in_cb && !pthread_equal(s->cb_thread, pthread_self()))
+    pthread_cond_wait(&s->cb_done, &s->mu);
   pthread_mutex_unlock(&s->mu);
   unref(s);
   return rc;
@@ -287,10 +303,21 @@ static int emit_end(spk_stream_t *s) {
   return rc;
 }
 
+/* Under mu: a user callback is about to run outside the mutex / has returned. */
+static void cb_enter(spk_stream_t *s) {
+  s->in_cb = 1;
+  s->cb_thread = pthread_self();
+}
+static void cb_leave(spk_stream_t *s) {
+  s->in_cb = 0;
+  pthread_cond_broadcast(&s->cb_done);
+}
+
 /* Call the producer (outside the mutex). Returns with the mutex held. */
 static void call_pull(spk_stream_t *s) {
   s->burst++;
   size_t before = s->accepted;
+  cb_enter(s);
   pthread_mutex_unlock(&s->mu);
   atomic_store(&s->in_pull, 1);
   int r = s->pull(s, s->user_data);
@@ -300,6 +327,7 @@ static void call_pull(spk_stream_t *s) {
     spk_stream_abort(s);
   atomic_store(&s->in_pull, 0);
   pthread_mutex_lock(&s->mu);
+  cb_leave(s);
   if (r == SPK_STREAM_PAUSE || (r == SPK_STREAM_MORE && s->accepted == before)) s->paused = 1;
 }
 
@@ -370,12 +398,20 @@ void spk__stream_detach(spk_stream_t *s) {
   s->attached = 0;
   s->live = 0;
   s->closed = 1;
-  int user_gone = s->user_done;
+  /* Decided under mu, with the callback marked as running: a concurrent end/abort either
+   * comes first (no cancel) or waits until the cancel has returned. */
+  int call = !s->finished && !s->user_done && !s->cancel_called && s->cancel;
+  if (call) {
+    s->cancel_called = 1;
+    cb_enter(s);
+  }
   pthread_mutex_unlock(&s->mu);
   s->conn = NULL;
-  if (!s->finished && !user_gone && !s->cancel_called && s->cancel) {
-    s->cancel_called = 1;
+  if (call) {
     s->cancel(s, s->user_data);
+    pthread_mutex_lock(&s->mu);
+    cb_leave(s);
+    pthread_mutex_unlock(&s->mu);
   }
   unref(s);
 }

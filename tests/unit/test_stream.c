@@ -429,15 +429,22 @@ static int h_idle_push(spk_req_t *req, spk_res_t *res, void *ud) {
   return SPK_HANDLER_DONE;
 }
 
-static void test_cancel_with_writer(void) {
-  ctx_t c = {0};
-  spk_app_t *app = spk_app_new();
-  CHECK_INT(spk_app_route(app, "GET", "/s", h_idle_push, &c), 0);
-  CHECK_INT(spk_app_freeze(app), 0);
-  fake_t f = {0};
-  spk__conn_t *conn = spk__conn_new(app, &fake_io, &f, NULL, "test", 0);
+/* An app with GET /s → handler on the sans-I/O connection, the request fed. */
+static spk__conn_t *conn_get_s(spk_app_t **app, spk_handler_fn h, void *ud, fake_t *f) {
+  *app = spk_app_new();
+  CHECK_INT(spk_app_route(*app, "GET", "/s", h, ud), 0);
+  CHECK_INT(spk_app_freeze(*app), 0);
+  spk__conn_t *conn = spk__conn_new(*app, &fake_io, f, NULL, "test", 0);
   const char req[] = "GET /s HTTP/1.1\r\nHost: x\r\n\r\n";
   spk__conn_feed(conn, req, sizeof(req) - 1);
+  return conn;
+}
+
+static void test_cancel_with_writer(void) {
+  ctx_t c = {0};
+  spk_app_t *app;
+  fake_t f = {0};
+  spk__conn_t *conn = conn_get_s(&app, h_idle_push, &c, &f);
   CHECK(f.out.len > 0 && strstr(f.out.data, "5\r\nhello\r\n") != NULL);
   spk__conn_abort(conn);
   while (f.ntokens) spk__conn_write_done(conn, pop_token(&f));
@@ -449,6 +456,72 @@ static void test_cancel_with_writer(void) {
   CHECK_INT(c.end_after_cancel, SPK_ECLOSED);
   spk__buf_free(&f.out);
   spk_app_free(app);
+}
+
+/* End from another thread while a callback runs on the loop: it returns only once the callback
+ * has, so that the caller may free user_data at once. The callbacks sleep to hold the window
+ * open; without the wait, end returned in the middle of the callback (and the Python binding
+ * freed the object the callback was using). */
+typedef struct slow_ctx {
+  spk_stream_t *s;
+  int pull; /* 1: the slow callback is pull, 0: cancel */
+  atomic_int started, done, seen_at_end;
+  pthread_t th;
+  int th_started;
+} slow_ctx_t;
+
+static void slow_cb(slow_ctx_t *c) {
+  if (atomic_exchange(&c->started, 1)) return; /* only the first call is slow */
+  sleep_ms(100);
+  atomic_store(&c->done, 1);
+}
+
+static void slow_cancel(spk_stream_t *s, void *ud) {
+  (void)s;
+  slow_cb(ud);
+}
+
+static int slow_pull(spk_stream_t *s, void *ud) {
+  slow_cb(ud);
+  spk_stream_write_str(s, "x");
+  return SPK_STREAM_PAUSE;
+}
+
+static void *ender(void *arg) {
+  slow_ctx_t *c = arg;
+  for (int i = 0; i < 5000 && !atomic_load(&c->started); i++) sleep_ms(1);
+  spk_stream_end(c->s);
+  atomic_store(&c->seen_at_end, 1 + atomic_load(&c->done));
+  return NULL;
+}
+
+static int h_slow(spk_req_t *req, spk_res_t *res, void *ud) {
+  (void)req;
+  slow_ctx_t *c = ud;
+  spk_stream_options_t o = {.cancel = slow_cancel, .user_data = c};
+  if (c->pull) o.pull = slow_pull;
+  if (spk_res_stream(res, &o, &c->s)) return SPK_ENOMEM;
+  if (!c->pull) spk_stream_write_str(c->s, "hello");
+  c->th_started = pthread_create(&c->th, NULL, ender, c) == 0;
+  return SPK_HANDLER_DONE;
+}
+
+static void test_end_waits_for_callback(void) {
+  for (int pull = 0; pull <= 1; pull++) {
+    slow_ctx_t c = {.pull = pull};
+    spk_app_t *app;
+    fake_t f = {0};
+    spk__conn_t *conn = conn_get_s(&app, h_slow, &c, &f); /* pull: the slow pull runs here */
+    spk__conn_abort(conn);
+    while (f.ntokens) spk__conn_write_done(conn, pop_token(&f));
+    spk__conn_free(conn); /* cancel: the slow cancel runs here */
+    CHECK(c.th_started);
+    if (c.th_started) pthread_join(c.th, NULL);
+    CHECK_INT(atomic_load(&c.started), 1);
+    CHECK_INT(atomic_load(&c.seen_at_end), 2); /* the callback had returned */
+    spk__buf_free(&f.out);
+    spk_app_free(app);
+  }
 }
 
 /* A response replaced after the stream was made (the handler fails): cancel, 500. */
@@ -537,6 +610,7 @@ int main(void) {
   RUN(test_compressed_br_zstd);
   RUN(test_backpressure);
   RUN(test_cancel_with_writer);
+  RUN(test_end_waits_for_callback);
   RUN(test_replaced);
   RUN(test_async_handler);
   return test_report("test_stream");

@@ -581,3 +581,19 @@ def test_live_shutdown_with_open_streams_and_websockets() -> None:
     assert _wait(lambda: ("disconnect", 1001) in log), log
     s.close()
     link.close()
+
+
+def test_stream_end_races_cancel() -> None:
+    """The pump ends an async stream while the client resets: the RawStream must outlive the
+    core's cancel. In a child with freed memory made visible (it crashed there before the fix)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    env = dict(os.environ)
+    env["PYTHONMALLOC"] = "malloc" if os.environ.get("SPK_PY_SANITIZE") else "debug"
+    child = Path(__file__).with_name("stream_race.py")
+    for _ in range(2):  # without the fix, each run crashed about 2 times in 3
+        out = subprocess.run([sys.executable, str(child), "4000"], env=env, capture_output=True, text=True,
+                             timeout=240)
+        assert out.returncode == 0 and out.stdout.strip().endswith("ok"), (out.returncode, out.stderr[:4000])

@@ -3,11 +3,18 @@
  *
  * Streams: a RawStream owns the core's spk_stream_t handle from spk_res_stream/spk_res_sse until
  * exactly one end/abort (by Python, by a pull returning END/an error, or by the cancel callback).
- * Every use of the handle happens with the GIL held and checks `s` first, so a pump on the asyncio
- * thread and a cancel on the loop thread never race on a released handle. The writes are short
- * (a mutex and a copy; the core never calls pull/cancel under that mutex), so holding the GIL
- * across them cannot deadlock. While the handle is ours the core's callbacks hold one reference
- * to the RawStream (`held`).
+ * Whoever ends it first takes the handle (`s` = NULL, under the GIL), so a pump on the asyncio
+ * thread and a cancel on the loop thread never both release it. The writes are short (a mutex
+ * and a copy; the core never calls pull/cancel under that mutex), so holding the GIL across them
+ * cannot deadlock.
+ *
+ * The core's callbacks hold one reference to the RawStream (`held`), dropped only after the
+ * end/abort call has returned: the core guarantees that no pull/cancel is running or follows
+ * then (stream.h). Dropping it before (as this file once did) let a cancel that had already been
+ * decided on the loop thread — the client gone just as the async pump ended the stream — run on
+ * a freed RawStream: a Py_INCREF into pymalloc's free list and a SEGV in a later collection. As
+ * end/abort from another thread waits for a running callback, which needs the GIL, they are
+ * called with the GIL released.
  *
  * WebSockets: the core's callbacks (loop thread) call the Python connection object, which feeds
  * an asyncio queue; sends come back through spk_ws_send_* (thread-safe) without the GIL. A
@@ -25,16 +32,36 @@ typedef struct {
 
 static PyTypeObject StreamType;
 
-static void st_release(StreamObject *o) {
+/* Take the handle (GIL held): the caller ends or aborts it, then calls st_unhold. */
+static spk_stream_t *st_take(StreamObject *o) {
+  spk_stream_t *s = o->s;
   o->s = NULL;
+  return s;
+}
+
+/* The handle is released: the core no longer calls back, its reference goes. */
+static void st_unhold(StreamObject *o) {
   if (o->held) {
     o->held = 0;
     Py_DECREF(o);
   }
 }
 
+/* End (or abort) from Python code: without the GIL, which a running callback may be waiting
+ * for. `o` stays alive through the caller's reference. */
+static int st_finish(StreamObject *o, int abort) {
+  spk_stream_t *s = st_take(o);
+  if (!s) return SPK_ECLOSED;
+  int rc;
+  Py_BEGIN_ALLOW_THREADS
+  rc = abort ? spk_stream_abort(s) : spk_stream_end(s);
+  Py_END_ALLOW_THREADS
+  st_unhold(o);
+  return rc;
+}
+
 static int st_pull(spk_stream_t *s, void *ud) {
-  PyGILState_STATE g = PyGILState_Ensure();
+  PyGILState_STATE g = gil_ensure();
   StreamObject *o = ud;
   Py_INCREF(o);
   int rc = SPK_EIO;
@@ -50,9 +77,10 @@ static int st_pull(spk_stream_t *s, void *ud) {
     Py_DECREF(out);
   }
   if (!o->s) {
-    rc = SPK_STREAM_PAUSE; /* Python already ended or aborted it */
+    rc = SPK_STREAM_PAUSE; /* Python already ended or aborted it (or is doing so) */
   } else if (rc == SPK_STREAM_END || rc < 0) {
-    st_release(o); /* the core ends/aborts it for us */
+    st_take(o); /* the core ends/aborts it for us when we return; no callback follows */
+    st_unhold(o); /* `o` lives on through our own reference until the end of this call */
   }
   Py_DECREF(o);
   PyGILState_Release(g);
@@ -60,15 +88,16 @@ static int st_pull(spk_stream_t *s, void *ud) {
 }
 
 static void st_cancel(spk_stream_t *s, void *ud) {
-  PyGILState_STATE g = PyGILState_Ensure();
+  PyGILState_STATE g = gil_ensure();
   StreamObject *o = ud;
   Py_INCREF(o);
   PyObject *out = PyObject_CallMethod(o->producer, "cancel", "O", (PyObject *)o);
   if (!out) PyErr_Print();
   Py_XDECREF(out);
-  if (o->s) {
-    spk_stream_abort(o->s);
-    st_release(o);
+  spk_stream_t *h = st_take(o);
+  if (h) {
+    spk_stream_abort(h); /* from inside the callback: returns at once */
+    st_unhold(o);
   }
   Py_DECREF(o);
   PyGILState_Release(g);
@@ -114,10 +143,9 @@ static int apply_stream(spk_res_t *res, PyObject *spec) {
   PyObject *out = PyObject_CallMethod(o->producer, "start", "O", (PyObject *)o);
   if (!out) {
     PyErr_Print(); /* the stream is set up: a failing start aborts it, not the reply */
-    if (o->s) {
-      spk_stream_abort(o->s);
-      st_release(o);
-    }
+    Py_INCREF(o); /* st_finish drops the callbacks' reference */
+    st_finish(o, 1);
+    Py_DECREF(o);
     return 0;
   }
   Py_DECREF(out);
@@ -158,17 +186,11 @@ static PyObject *st_send_event(StreamObject *o, PyObject *args) {
 }
 
 static PyObject *st_end(StreamObject *o, PyObject *unused) {
-  if (!o->s) return PyLong_FromLong(SPK_ECLOSED);
-  int rc = spk_stream_end(o->s);
-  st_release(o);
-  return PyLong_FromLong(rc);
+  return PyLong_FromLong(st_finish(o, 0));
 }
 
 static PyObject *st_abort(StreamObject *o, PyObject *unused) {
-  if (!o->s) return PyLong_FromLong(SPK_ECLOSED);
-  int rc = spk_stream_abort(o->s);
-  st_release(o);
-  return PyLong_FromLong(rc);
+  return PyLong_FromLong(st_finish(o, 1));
 }
 
 static PyObject *st_resume(StreamObject *o, PyObject *unused) {
@@ -282,7 +304,7 @@ static PyTypeObject WsType = {
 /* on_open: entry(raw_ws, request) returns the connection object (.message(is_text, data),
  * .closed(code, reason)); the request is usable during the call only. */
 static void py_ws_open(spk_ws_t *ws, const spk_req_t *req, void *ud) {
-  PyGILState_STATE g = PyGILState_Ensure();
+  PyGILState_STATE g = gil_ensure();
   WsObject *w = PyObject_New(WsObject, &WsType);
   ReqObject *r = w ? req_new((spk_req_t *)req, NULL) : NULL;
   PyObject *conn = NULL;
@@ -309,7 +331,7 @@ static void py_ws_message(spk_ws_t *ws, spk_ws_kind_t kind, const char *data, si
                           void *ud) {
   PyObject *conn = spk_ws_get_user_data(ws);
   if (!conn) return;
-  PyGILState_STATE g = PyGILState_Ensure();
+  PyGILState_STATE g = gil_ensure();
   PyObject *d = kind == SPK_WS_TEXT
                     ? PyUnicode_DecodeUTF8(data, (Py_ssize_t)len, "surrogateescape")
                     : PyBytes_FromStringAndSize(data, (Py_ssize_t)len);
@@ -324,7 +346,7 @@ static void py_ws_closed(spk_ws_t *ws, int code, const char *reason, size_t len,
   PyObject *conn = spk_ws_get_user_data(ws);
   if (!conn) return;
   spk_ws_set_user_data(ws, NULL);
-  PyGILState_STATE g = PyGILState_Ensure();
+  PyGILState_STATE g = gil_ensure();
   PyObject *out = PyObject_CallMethod(conn, "closed", "is#", code, reason ? reason : "",
                                       (Py_ssize_t)(reason ? len : 0));
   if (!out) PyErr_Print();

@@ -11,6 +11,7 @@
 #include <Python.h>
 
 #include <limits.h>
+#include <pthread.h>
 
 #include <spikard/app.h>
 #include <spikard/background.h>
@@ -23,6 +24,33 @@
 #include <spikard/testclient.h>
 
 #include <string.h>
+
+/* ------------------------------------------------------------------ the GIL on core threads */
+
+/* PyGILState_Ensure on a thread without a Python thread state (the core's loop, pool and test
+ * client threads) creates one, and the matching Release destroys it: per request a new thread
+ * state and a new frame stack, i.e. an mmap, page faults, an munmap and its TLB shootdown —
+ * about a seventh of the server's CPU on a small POST. Instead a core thread keeps the thread
+ * state it got first (one Ensure never released; the GIL itself is released) until the thread
+ * exits, when the key's destructor deletes it. */
+static pthread_key_t core_ts_key;
+
+static void core_ts_drop(void *p) {
+  /* During or after finalization the interpreter owns (or has freed) every thread state. */
+  if (!Py_IsInitialized() || _Py_IsFinalizing()) return;
+  PyEval_RestoreThread((PyThreadState *)p);
+  PyThreadState_Clear((PyThreadState *)p);
+  PyThreadState_DeleteCurrent();
+}
+
+static PyGILState_STATE gil_ensure(void) {
+  if (!PyGILState_GetThisThreadState()) {
+    PyGILState_Ensure(); /* the kept one: count 1, never released */
+    if (pthread_setspecific(core_ts_key, PyThreadState_Get()) == 0) PyEval_SaveThread();
+    else return PyGILState_UNLOCKED; /* not kept: the Release below deletes it as usual */
+  }
+  return PyGILState_Ensure();
+}
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -384,7 +412,7 @@ static PyObject *req_dep(ReqObject *r, PyObject *name) {
 static PyObject *QueueFullError;
 
 static int py_bg_run(spk_bg_task_t *task, void *data) {
-  PyGILState_STATE g = PyGILState_Ensure();
+  PyGILState_STATE g = gil_ensure();
   PyObject *out = PyObject_CallNoArgs((PyObject *)data);
   int rc = 0;
   if (!out) {
@@ -406,7 +434,7 @@ static int py_bg_run(spk_bg_task_t *task, void *data) {
 }
 
 static void py_bg_free(void *data) {
-  PyGILState_STATE g = PyGILState_Ensure();
+  PyGILState_STATE g = gil_ensure();
   Py_DECREF((PyObject *)data);
   PyGILState_Release(g);
 }
@@ -474,7 +502,7 @@ static PyTypeObject ReqType = {
 /* The route callable returns a reply tuple (done), None (it kept the request: async) or False
  * (the handler failed). */
 static int py_handler(spk_req_t *req, spk_res_t *res, void *user_data) {
-  PyGILState_STATE g = PyGILState_Ensure();
+  PyGILState_STATE g = gil_ensure();
   int rc = SPK_HANDLER_DONE;
   ReqObject *r = req_new(req, res);
   if (!r) {
@@ -515,7 +543,7 @@ static int py_handler(spk_req_t *req, spk_res_t *res, void *user_data) {
  * thread). Response-phase hooks modify the response through the request object; their return
  * value is ignored. */
 static int py_hook(spk_req_t *req, spk_res_t *res, void *user_data) {
-  PyGILState_STATE g = PyGILState_Ensure();
+  PyGILState_STATE g = gil_ensure();
   int rc = SPK_HOOK_CONTINUE;
   ReqObject *r = req_new(req, res);
   if (r) r->owned = 1; /* until the hook returns, a drop must answer */
@@ -636,7 +664,7 @@ static PyTypeObject DepType = {
 /* The factory entry is called as entry(request, resolution). It resolves synchronously (done),
  * or later from any thread (async); an exception fails the resolution (503). */
 static int py_dep_factory(spk_req_t *req, spk_dep_t *dep, void *user_data) {
-  PyGILState_STATE g = PyGILState_Ensure();
+  PyGILState_STATE g = gil_ensure();
   ReqObject *r = req_new(req, NULL);
   DepObject *d = r ? PyObject_New(DepObject, &DepType) : NULL;
   int rc = SPK_DEP_ASYNC;
@@ -669,7 +697,7 @@ static int py_dep_factory(spk_req_t *req, spk_dep_t *dep, void *user_data) {
 /* Cleanup after the response (request/transient values) or with the app (singletons, plain
  * values): drop_data, when set, is a Python callable given the value first. */
 static void py_dep_drop(void *value, void *drop_data) {
-  PyGILState_STATE g = PyGILState_Ensure();
+  PyGILState_STATE g = gil_ensure();
   if (drop_data) {
     PyObject *out = PyObject_CallOneArg((PyObject *)drop_data, (PyObject *)value);
     if (!out) PyErr_Print();
@@ -1311,6 +1339,7 @@ PyMODINIT_FUNC PyInit__spikard(void) {
                          "RawDependency", "RawStream", "RawWebSocket",  "RawTestWebSocket"};
   for (size_t i = 0; i < 8; i++)
     if (PyType_Ready(types[i]) < 0) return NULL;
+  if (pthread_key_create(&core_ts_key, core_ts_drop) != 0) return PyErr_NoMemory();
   PyObject *m = PyModule_Create(&moddef);
   if (!m) return NULL;
   for (size_t i = 0; i < 8; i++) {

@@ -111,6 +111,7 @@ class _Route:
         self.tasks_kw: str | None = None
         self.deps: list[tuple[str, str]] = []  # (parameter, provider name)
         groups: dict[str, dict] = {"path": {}, "query": {}, "headers": {}, "cookies": {}}
+        body_type: Any = None
         schema: dict | None = None
         path_names = {a or b for a, b in _PATH_NAMES.findall(path)}
         hints = _type_hints(fn, localns)
@@ -167,6 +168,7 @@ class _Route:
                     continue
                 self.body_kw = p.name
                 self.body_conv = converter(ann)
+                body_type = ann
                 continue
             key = (marker.alias if isinstance(marker, Param) and marker.alias else
                    p.name.replace("_", "-") if source == "headers" else p.name)
@@ -190,8 +192,32 @@ class _Route:
         self.parameters = {k: v for k, v in groups.items() if v}
         self.body_schema = schema
         self.needs_validated = bool(self.extract or self.body_kw)
+        self.kwargs = self._fast_kwargs(body_type) or self._kwargs
 
-    def kwargs(self, raw: Any) -> dict[str, Any]:
+    def _fast_kwargs(self, body_type: Any) -> Callable[[Any], dict[str, Any]] | None:
+        """For a body converted by msgspec (Struct, dataclass, TypedDict, attrs, lists…) and nothing
+        else to convert: one typed, lax decode of the validated document straight into the body
+        type — the same msgspec conversion as decode-to-dict then convert(strict=False), without
+        the intermediate dicts. Anything it refuses goes through the general path, so errors are
+        unchanged."""
+        if (self.extract or not self.body_kw or self.raw_body_kw or self.request_kw or self.tasks_kw
+                or self.deps or getattr(self.body_conv, "msgspec_target", None) is None):
+            return None
+        doc = msgspec.defstruct("ValidatedRequest", [("body", body_type | None, None)])
+        try:
+            decode = msgspec.json.Decoder(doc, strict=False).decode
+        except (TypeError, ValueError):  # a type msgspec cannot decode into: convert() it is
+            return None
+        name, general, invalid = self.body_kw, self._kwargs, msgspec.ValidationError
+
+        def kwargs(raw: Any) -> dict[str, Any]:
+            try:
+                return {name: decode(raw.validated).body}
+            except invalid:
+                return general(raw)
+        return kwargs
+
+    def _kwargs(self, raw: Any) -> dict[str, Any]:
         kw: dict[str, Any] = {}
         if self.needs_validated:
             v = _decode(raw.validated)

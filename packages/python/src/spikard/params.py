@@ -287,6 +287,7 @@ def converter(tp: Any) -> Callable[[Any], Any] | None:
     def conv(v: Any) -> Any:
         return msgspec.convert(v, target, strict=False)
 
+    conv.msgspec_target = target  # type: ignore[attr-defined]  # app._Route's typed decode
     return conv
 
 
