@@ -543,6 +543,7 @@ def test_ws_unread_backlog_is_bounded(monkeypatch) -> None:
 
     @app.websocket("/ws")
     async def slow(websocket: WebSocket):
+        await websocket.accept()
         while not gate.is_set():
             await asyncio.sleep(0.01)
         await websocket.receive_text()
@@ -597,3 +598,83 @@ def test_stream_end_races_cancel() -> None:
         out = subprocess.run([sys.executable, str(child), "4000"], env=env, capture_output=True, text=True,
                              timeout=240)
         assert out.returncode == 0 and out.stdout.strip().endswith("ok"), (out.returncode, out.stderr[:4000])
+
+
+def _handshake_app() -> App:
+    """Handlers that decide the handshake the Starlette way."""
+    app = App()
+
+    @app.websocket("/auth")
+    async def auth(websocket: WebSocket, token: str = ""):
+        if token != "secret":
+            await websocket.close(code=1008)  # before accept: the upgrade is refused (403)
+            return
+        await websocket.accept(headers={"X-Session": "s-1"})
+        await websocket.send_text("welcome")
+        await websocket.receive_text()
+
+    @app.websocket("/proto")
+    async def proto(websocket: WebSocket, pick: str = ""):
+        await websocket.accept(subprotocol=pick or None)  # not offered: ValueError → 500
+        await websocket.send_text(websocket.subprotocol or "-")
+        await websocket.receive_text()
+
+    @app.websocket("/silent")
+    async def silent(websocket: WebSocket):
+        return None  # never accepted: 403
+
+    @app.websocket("/boom")
+    async def boom(websocket: WebSocket):
+        raise RuntimeError("before accept")
+
+    @app.websocket("/implicit")
+    async def implicit(websocket: WebSocket):
+        await websocket.send_text("no accept() needed to talk")  # accepts implicitly
+        await websocket.receive_text()
+
+    @app.websocket("/typed/{n}")
+    async def typed(websocket: WebSocket, n: int):
+        await websocket.accept()
+        await websocket.send_json({"n": n})
+        await websocket.receive_text()
+
+    return app
+
+
+def test_ws_handler_decides_the_handshake() -> None:
+    c = TestClient(_handshake_app())
+    with pytest.raises(WebSocketRejected) as r:
+        c.websocket_connect("/auth?token=wrong")
+    assert r.value.status_code == 403
+    assert r.value.response.headers["content-type"].startswith("application/problem+json")
+    with c.websocket_connect("/auth?token=secret") as ws:
+        assert ws.response.status_code == 101 and ws.response.headers["x-session"] == "s-1"
+        assert ws.receive_text() == "welcome"
+    with c.websocket_connect("/proto?pick=graphql-ws", subprotocols=["mqtt", "graphql-ws"]) as ws:
+        assert ws.subprotocol == "graphql-ws"
+        assert ws.receive_text() == "graphql-ws"
+    with pytest.raises(WebSocketRejected) as r:
+        c.websocket_connect("/proto?pick=wamp", subprotocols=["mqtt"])
+    assert r.value.status_code == 500
+    for path, status in (("/silent", 403), ("/boom", 500), ("/typed/x", 400)):
+        with pytest.raises(WebSocketRejected) as r:
+            c.websocket_connect(path)
+        assert r.value.status_code == status, path
+    with c.websocket_connect("/implicit") as ws:
+        assert ws.receive_text() == "no accept() needed to talk"
+    with c.websocket_connect("/typed/7") as ws:
+        assert ws.receive_json() == {"n": 7}
+
+
+def test_live_ws_handshake_refusal() -> None:
+    sync_client = pytest.importorskip("websockets.sync.client")
+    exceptions = pytest.importorskip("websockets.exceptions")
+    app = _handshake_app()
+    with app.serve(port=0) as srv:
+        url = f"ws://127.0.0.1:{srv.port}"
+        with pytest.raises(exceptions.InvalidStatus) as r:
+            sync_client.connect(url + "/auth?token=nope", open_timeout=10)
+        assert r.value.response.status_code == 403
+        with sync_client.connect(url + "/auth?token=secret", open_timeout=10) as ws:
+            assert ws.response.headers["X-Session"] == "s-1"
+            assert ws.recv(timeout=10) == "welcome"

@@ -16,7 +16,8 @@
  * end/abort from another thread waits for a running callback, which needs the GIL, they are
  * called with the GIL released.
  *
- * WebSockets: the core's callbacks (loop thread) call the Python connection object, which feeds
+ * WebSockets: the handler decides the handshake (see "the handshake" below); then the core's
+ * callbacks (loop thread) call the Python connection object, which feeds
  * an asyncio queue; sends come back through spk_ws_send_* (thread-safe) without the GIL. A
  * RawWebSocket retains its spk_ws_t so sends after the close answer SPK_ESTATE, never a crash. */
 #include <spikard/stream.h>
@@ -301,29 +302,170 @@ static PyTypeObject WsType = {
     .tp_getset = ws_getset,
 };
 
-/* on_open: entry(raw_ws, request) returns the connection object (.message(is_text, data),
- * .closed(code, reason)); the request is usable during the call only. */
-static void py_ws_open(spk_ws_t *ws, const spk_req_t *req, void *ud) {
-  PyGILState_STATE g = gil_ensure();
-  WsObject *w = PyObject_New(WsObject, &WsType);
-  ReqObject *r = w ? req_new((spk_req_t *)req, NULL) : NULL;
-  PyObject *conn = NULL;
-  if (w) {
-    w->ws = ws;
-    spk_ws_retain(ws);
+/* ---- the handshake: decided by the handler (Starlette's accept / close-before-accept) ----
+ *
+ * on_handshake calls entry(raw_handshake, request), which makes the Python WebSocket and starts
+ * the handler on the asyncio loop, and leaves the upgrade request suspended
+ * (SPK_HANDLER_ASYNC). The handler's `await websocket.accept()` answers 101 through
+ * spk_ws_handshake_accept, handing the core a reference to the WebSocket as the connection's user
+ * data; a close before accept (or returning without one) answers 403. Exactly one of on_open
+ * (the WebSocket gets its RawWebSocket) or on_dropped (the connection never switched) follows
+ * an accept and gives that reference back. */
+typedef struct {
+  PyObject_HEAD
+  spk_res_t *res; /* the suspended upgrade response until it is answered */
+} HsObject;
+
+static PyTypeObject HsType;
+
+/* Answer the upgrade request with a problem (GIL held; ends the response). */
+static void hs_answer(HsObject *h, int status, const char *detail) {
+  spk_res_t *res = h->res;
+  h->res = NULL;
+  const char *title = status == 403 ? "Forbidden" : status == 400 ? "Bad Request"
+                                                                   : "Internal Server Error";
+  const char *slug = status == 403 ? "forbidden" : status == 400 ? "bad-request"
+                                                                 : "internal-server-error";
+  spk_res_problem(res, status, slug, title, detail);
+  Py_BEGIN_ALLOW_THREADS
+  spk_res_end(res);
+  Py_END_ALLOW_THREADS
+}
+
+static int hs_live(HsObject *h) {
+  if (h->res) return 1;
+  PyErr_SetString(PyExc_RuntimeError, "the WebSocket handshake was already answered");
+  return 0;
+}
+
+/* accept(subprotocol, headers, conn): 101; `conn` becomes the connection's user data. */
+static PyObject *hs_accept(HsObject *h, PyObject *args) {
+  const char *sp = NULL;
+  PyObject *headers, *conn;
+  if (!PyArg_ParseTuple(args, "zOO", &sp, &headers, &conn)) return NULL;
+  if (!hs_live(h)) return NULL;
+  if (headers != Py_None) {
+    PyObject *it = PyObject_GetIter(headers), *pair;
+    if (!it) return NULL;
+    while ((pair = PyIter_Next(it))) {
+      const char *k, *v;
+      int ok = PyArg_ParseTuple(pair, "ss", &k, &v);
+      if (ok && spk_res_header(h->res, k, v) != SPK_OK) {
+        PyErr_Format(PyExc_ValueError, "invalid or reserved header %R", pair);
+        ok = 0;
+      }
+      Py_DECREF(pair);
+      if (!ok) {
+        Py_DECREF(it);
+        return NULL;
+      }
+    }
+    Py_DECREF(it);
+    if (PyErr_Occurred()) return NULL;
   }
+  int rc = spk_ws_handshake_accept(h->res, sp, conn);
+  if (rc == SPK_EINVAL)
+    return PyErr_Format(PyExc_ValueError, "subprotocol %s was not offered by the client", sp);
+  if (rc != SPK_OK) return PyErr_Format(PyExc_RuntimeError, "accept: %s", spk_strerror(rc));
+  Py_INCREF(conn); /* the core's, given back by on_open … on_close, or on_dropped */
+  spk_res_t *res = h->res;
+  h->res = NULL;
+  Py_BEGIN_ALLOW_THREADS
+  spk_res_end(res);
+  Py_END_ALLOW_THREADS
+  Py_RETURN_NONE;
+}
+
+/* refuse(status, detail): an HTTP answer instead of the switch. */
+static PyObject *hs_refuse(HsObject *h, PyObject *args) {
+  int status;
+  const char *detail = NULL;
+  if (!PyArg_ParseTuple(args, "i|z", &status, &detail)) return NULL;
+  if (!hs_live(h)) return NULL;
+  hs_answer(h, status, detail);
+  Py_RETURN_NONE;
+}
+
+static PyObject *hs_pending(HsObject *h, void *c) { return PyBool_FromLong(h->res != NULL); }
+
+static void hs_dealloc(HsObject *h) {
+  /* Dropped undecided (the handler task vanished): never leave the client hanging. */
+  if (h->res) hs_answer(h, 500, "The WebSocket handler ended without answering the handshake");
+  PyObject_Free(h);
+}
+
+static PyMethodDef hs_methods[] = {{"accept", (PyCFunction)hs_accept, METH_VARARGS, NULL},
+                                   {"refuse", (PyCFunction)hs_refuse, METH_VARARGS, NULL},
+                                   {NULL, NULL, 0, NULL}};
+static PyGetSetDef hs_getset[] = {{"pending", (getter)hs_pending, NULL, NULL, NULL},
+                                  {NULL, NULL, NULL, NULL, NULL}};
+
+static PyTypeObject HsType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "spikard._spikard.RawHandshake",
+    .tp_basicsize = sizeof(HsObject),
+    .tp_dealloc = (destructor)hs_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "A WebSocket upgrade request waiting for the handler's accept or refusal.",
+    .tp_methods = hs_methods,
+    .tp_getset = hs_getset,
+};
+
+static int py_ws_handshake(spk_req_t *req, spk_res_t *res, void *ud) {
+  PyGILState_STATE g = gil_ensure();
+  HsObject *h = PyObject_New(HsObject, &HsType);
+  ReqObject *r = h ? req_new(req, NULL) : NULL;
+  PyObject *conn = NULL;
+  if (h) h->res = res;
   if (r) {
-    conn = PyObject_CallFunctionObjArgs((PyObject *)ud, (PyObject *)w, (PyObject *)r, NULL);
-    r->req = NULL;
+    conn = PyObject_CallFunctionObjArgs((PyObject *)ud, (PyObject *)h, (PyObject *)r, NULL);
+    r->req = NULL; /* the request is lent for this call */
   }
   if (!conn) {
     PyErr_Print();
-    spk_ws_close(ws, 1011, "handler failed");
-  } else {
-    spk_ws_set_user_data(ws, conn); /* the core's reference, dropped in on_close */
+    if (!h) {
+      spk_res_problem(res, 500, "internal-server-error", "Internal Server Error", NULL);
+      spk_res_end(res);
+    } else if (h->res) {
+      hs_answer(h, 500, "The WebSocket handler could not start");
+    }
   }
+  Py_XDECREF(conn); /* the handler task keeps the WebSocket (and the handshake) alive */
   Py_XDECREF(r);
+  Py_XDECREF(h);
+  PyGILState_Release(g);
+  return SPK_HANDLER_ASYNC; /* answered later — or already, which the core accepts too */
+}
+
+/* on_open: the accepted WebSocket (the connection's user data) gets its RawWebSocket. */
+static void py_ws_open(spk_ws_t *ws, const spk_req_t *req, void *ud) {
+  PyObject *conn = spk_ws_get_user_data(ws);
+  if (!conn) return;
+  PyGILState_STATE g = gil_ensure();
+  WsObject *w = PyObject_New(WsObject, &WsType);
+  PyObject *out = NULL;
+  if (w) {
+    w->ws = ws;
+    spk_ws_retain(ws);
+    out = PyObject_CallMethod(conn, "opened", "O", (PyObject *)w);
+  }
+  if (!out) {
+    PyErr_Print();
+    spk_ws_close(ws, 1011, "handler failed");
+  }
+  Py_XDECREF(out);
   Py_XDECREF(w);
+  PyGILState_Release(g);
+}
+
+/* An accepted handshake that never switched: the WebSocket learns it, the reference goes. */
+static void py_ws_dropped(void *conn_user_data, void *ud) {
+  PyObject *conn = conn_user_data;
+  if (!conn) return;
+  PyGILState_STATE g = gil_ensure();
+  PyObject *out = PyObject_CallMethod(conn, "dropped", NULL);
+  if (!out) PyErr_Print();
+  Py_XDECREF(out);
+  Py_DECREF(conn);
   PyGILState_Release(g);
 }
 
@@ -355,7 +497,11 @@ static void py_ws_closed(spk_ws_t *ws, int code, const char *reason, size_t len,
   PyGILState_Release(g);
 }
 
-static const spk_ws_callbacks_t py_ws_callbacks = {py_ws_open, py_ws_message, py_ws_closed};
+static const spk_ws_callbacks_t py_ws_callbacks = {.on_handshake = py_ws_handshake,
+                                                    .on_open = py_ws_open,
+                                                    .on_message = py_ws_message,
+                                                    .on_close = py_ws_closed,
+                                                    .on_dropped = py_ws_dropped};
 
 /* websocket(pattern, entry, subprotocols=None, require_subprotocol=False, message_schema=None,
  *           json_messages=False, max_message_bytes=0, idle_timeout_ms=0, ping_interval_ms=0,

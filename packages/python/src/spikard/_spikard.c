@@ -1333,16 +1333,18 @@ static struct PyModuleDef moddef = {PyModuleDef_HEAD_INIT, "_spikard",
 
 PyMODINIT_FUNC PyInit__spikard(void);
 PyMODINIT_FUNC PyInit__spikard(void) {
-  PyTypeObject *types[] = {&ReqType, &AppType, &TcType,   &SrvType,
-                           &DepType, &StreamType, &WsType, &TwsType};
-  const char *names[] = {"RawRequest",    "RawApp",    "RawTestClient", "RawServer",
-                         "RawDependency", "RawStream", "RawWebSocket",  "RawTestWebSocket"};
-  for (size_t i = 0; i < 8; i++)
+  PyTypeObject *types[] = {&ReqType,    &AppType, &TcType,  &SrvType, &DepType,
+                           &StreamType, &WsType,  &TwsType, &HsType};
+  const char *names[] = {"RawRequest", "RawApp",       "RawTestClient",    "RawServer",
+                         "RawDependency", "RawStream", "RawWebSocket", "RawTestWebSocket",
+                         "RawHandshake"};
+  const size_t ntypes = sizeof(types) / sizeof(types[0]);
+  for (size_t i = 0; i < ntypes; i++)
     if (PyType_Ready(types[i]) < 0) return NULL;
   if (pthread_key_create(&core_ts_key, core_ts_drop) != 0) return PyErr_NoMemory();
   PyObject *m = PyModule_Create(&moddef);
   if (!m) return NULL;
-  for (size_t i = 0; i < 8; i++) {
+  for (size_t i = 0; i < ntypes; i++) {
     Py_INCREF(types[i]);
     if (PyModule_AddObject(m, names[i], (PyObject *)types[i]) < 0) {
       Py_DECREF(types[i]);
