@@ -46,6 +46,10 @@ export interface RouteOptions<B = unknown> {
   middleware?: RouteMiddleware;
   max_body_bytes?: number;
   maxBodyBytes?: number;
+  /** Providers the handler needs (app.provide), resolved by the core before it runs: req.dependencies. */
+  dependencies?: string[];
+  /** Route-level providers replacing the app's of the same name. */
+  overrides?: Record<string, ProviderTarget>;
 }
 
 /** The seeds' registration metadata. */
@@ -75,6 +79,8 @@ export declare class Request<B = unknown> {
   readonly body: Buffer;
   /** The core's validated request ({path, query, headers, cookies, body}) or null. */
   readonly validated: Record<string, any> | null;
+  /** The resolved dependencies the route (or hook) declared in `dependencies`, by name. */
+  dependencies: Record<string, any>;
   text(): string;
   /** The body as JSON (validated; parsed by the route's Zod schema when it has one). */
   json(): B;
@@ -167,11 +173,17 @@ export declare class Spikard {
   head: RouteMethod;
   options: RouteMethod;
   /** Request-phase hooks: return undefined to go on, anything else is the response. */
-  addHook(phase: HookPhase, hook: Hook): this;
+  addHook(phase: HookPhase, hook: Hook, options?: HookOptions): this;
   addHook(phase: 'onResponse' | 'onError', hook: ResponseHook): this;
-  onRequest(hook: Hook): this;
-  preValidation(hook: Hook): this;
-  preHandler(hook: Hook): this;
+  onRequest(hook: Hook, options?: HookOptions): this;
+  preValidation(hook: Hook, options?: HookOptions): this;
+  preHandler(hook: Hook, options?: HookOptions): this;
+  /**
+   * A dependency provider in the core's container: a value, or a factory `(deps, req) => value`
+   * (async, generator or async generator: code after the yield is the cleanup, run after the
+   * response). A failing factory answers 503 problem details; unknown names and cycles 500.
+   */
+  provide<T>(name: string, target: ProviderTarget<T>, options?: ProvideOptions<T>): this;
   /** Response-phase hooks, synchronous. */
   onResponse(hook: ResponseHook): this;
   onError(hook: ResponseHook): this;
@@ -218,3 +230,38 @@ export declare class TestClient {
 export declare function toJsonSchema(schema: Schema | null | undefined): JsonSchema | undefined;
 export declare const version: string;
 export declare const addonPath: string;
+
+/** Request-phase hook options: dependencies resolved before the hook runs (req.dependencies). */
+export interface HookOptions { dependencies?: string[] }
+
+export type DependencyScope = 'request' | 'singleton' | 'transient';
+
+export interface ProvideOptions<T = unknown> {
+  /** Providers the factory receives in its first argument. */
+  dependsOn?: string[];
+  /** 'request' (default): once per request; 'singleton': once per app; 'transient': per use. */
+  scope?: DependencyScope;
+  /** Shorthand for scope 'singleton'. */
+  singleton?: boolean;
+  /** false: scope 'transient'. */
+  useCache?: boolean;
+  /** After the response (request/transient scopes), in reverse resolution order. */
+  cleanup?: (value: T) => void | Promise<void>;
+}
+
+export type DependencyFactory<T = unknown> = (deps: Record<string, any>, req: Request) =>
+  T | Promise<T> | Generator<T, void, unknown> | AsyncGenerator<T, void, unknown>;
+
+/** A value, a factory, a factory with options (Provide) or a function used as a value (Value). */
+export type ProviderTarget<T = unknown> = DependencyFactory<T> | Provide<T> | Value<T> | T;
+
+export declare class Provide<T = unknown> {
+  constructor(factory: DependencyFactory<T>, options?: ProvideOptions<T>);
+  readonly factory: DependencyFactory<T>;
+  readonly options: ProvideOptions<T>;
+}
+
+export declare class Value<T = unknown> {
+  constructor(value: T);
+  readonly value: T;
+}

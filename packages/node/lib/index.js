@@ -4,6 +4,7 @@ export { Request } from './request.js';
 export { Response, HttpError, StreamResponse } from './response.js';
 export { TestClient, TestResponse } from './testclient.js';
 export { toJsonSchema } from './schema.js';
+export { Provide, Value } from './di.js';
 import { native, addonPath } from './native.js';
 export const version = native.version();
 export { addonPath };

@@ -155,6 +155,10 @@ void spkn_call_js(napi_env env, napi_value js_cb, void *context, void *data) {
     spkn_rcall_js(env, js_cb, data);
     return;
   }
+  if (*(int *)data >= SPKN_KIND_DEP) {
+    spkn_di_call_js(env, js_cb, data);
+    return;
+  }
   spkn_call_t *c = data;
   if (!env) { /* the environment is going away: answer, never drop */
     end_problem(c, 503, "service-unavailable", "Service Unavailable",
@@ -352,6 +356,11 @@ static napi_value js_fail(napi_env env, napi_callback_info info) {
     spk_res_fail(c->res, SPK_EIO);
   napi_get_boolean(env, true, &ret);
   return ret;
+}
+
+spk_req_t *spkn_handle_req(napi_env env, napi_value handle) {
+  spkn_call_t *c = spkn_unwrap(env, handle, "not a response handle");
+  return c && !c->ended ? c->req : NULL;
 }
 
 napi_status spkn_init_respond(napi_env env, napi_value exports) {
