@@ -5,6 +5,7 @@ import { Request } from './request.js';
 import { HttpError, Response, StreamResponse, encode, problemFor, streamHeaders } from './response.js';
 import { toJsonSchema, toParameters } from './schema.js';
 import { definition, resolved, routeDependencies, runProvider } from './di.js';
+import { wsEvent, wsRoute } from './ws.js';
 
 export const handleOf = Symbol('spikard.handle');
 
@@ -123,9 +124,10 @@ function withDeps(req, route, h) {
   return req;
 }
 
-function dispatch(routes, index, raw, h) {
+function dispatch(routes, index, raw, h, extra) {
   const route = routes[index];
   if (route.provider) return runProvider(route, raw, h);
+  if (route.ws) return wsEvent(route, raw, h, extra);
   if (route.resHook) { // synchronous: the response must be final when this returns
     try {
       const out = route.handler(new Request(raw, null), new HookResponse(h));
@@ -165,7 +167,7 @@ export class Spikard {
     // The addon holds the dispatcher strongly; it must not reach this object (only the route
     // table), or the app could never be collected.
     const routes = this.#routes;
-    this[handleOf] = native.createApp((index, raw, h) => dispatch(routes, index, raw, h));
+    this[handleOf] = native.createApp((index, raw, h, extra) => dispatch(routes, index, raw, h, extra));
     if (config) this.configure(config);
   }
 
@@ -220,6 +222,21 @@ export class Spikard {
     return this;
   }
 
+  /**
+   * A WebSocket route: handlers `{ open(ws, req), message(ws, data, isBinary), close(ws, code,
+   * reason) }` (or just the message function). A message handler's return value (or resolved
+   * value), unless undefined, is sent back. Options: subprotocols, requireSubprotocol, origins,
+   * maxMessageBytes, idleTimeoutMs, pingIntervalMs, permessageDeflate, deflateNoContext, json
+   * (text messages are JSON: parsed for the handler, invalid ones answered by the core), schema
+   * (JSON Schema or Zod; implies json: failing messages are answered by the core).
+   */
+  websocket(path, handlers, options) {
+    const { entry, options: opts } = wsRoute(path, handlers, options);
+    native.addWebSocket(this[handleOf], path, this.#routes.length, opts);
+    this.#routes.push(entry);
+    return this;
+  }
+
   #entry(e) {
     this.#routes.push(e);
     return this.#routes.length - 1;
@@ -241,7 +258,7 @@ export class Spikard {
 
   /** Registered routes (method, path, handler name), in order. */
   get routes() {
-    return this.#routes.filter((r) => !r.hook && !r.provider)
+    return this.#routes.filter((r) => !r.hook && !r.provider && !r.ws)
       .map(({ method, path, name }) => ({ method, path, handler_name: name }));
   }
 

@@ -184,6 +184,10 @@ export declare class Spikard {
    * response). A failing factory answers 503 problem details; unknown names and cycles 500.
    */
   provide<T>(name: string, target: ProviderTarget<T>, options?: ProvideOptions<T>): this;
+  /** A WebSocket route (handshake through the whole pipeline; framing, limits and message validation in the core). */
+  websocket<S extends Schema | undefined = undefined>(path: string,
+    handlers: WebSocketHandlers<S extends Schema ? Infer<S> : unknown> | WebSocketHandlers<S extends Schema ? Infer<S> : unknown>['message'],
+    options?: WebSocketOptions & { schema?: S }): this;
   /** Response-phase hooks, synchronous. */
   onResponse(hook: ResponseHook): this;
   onError(hook: ResponseHook): this;
@@ -225,6 +229,10 @@ export declare class TestClient {
   delete(path: string, options?: TestRequestOptions): Promise<TestResponse>;
   head(path: string, options?: TestRequestOptions): Promise<TestResponse>;
   options(path: string, options?: TestRequestOptions): Promise<TestResponse>;
+  /** A WebSocket on the in-memory pipeline; rejects with WebSocketHandshakeError unless 101. */
+  websocket(path: string, options?: { headers?: HeaderInit; subprotocols?: string[]; query?: Record<string, string> }): Promise<TestWebSocket>;
+  /** The upgrade request as raw bytes. */
+  websocketRaw(bytes: string | Buffer): Promise<{ response: TestResponse; ws: TestWebSocket | null }>;
 }
 
 export declare function toJsonSchema(schema: Schema | null | undefined): JsonSchema | undefined;
@@ -264,4 +272,102 @@ export declare class Provide<T = unknown> {
 export declare class Value<T = unknown> {
   constructor(value: T);
   readonly value: T;
+}
+
+/** Data sent on a WebSocket: strings → text, bytes → binary, other values → JSON text. */
+export type WebSocketData = string | Buffer | Uint8Array | ArrayBuffer | unknown;
+
+/** A server-side WebSocket connection, valid from open until close. */
+export declare class WebSocketConnection {
+  /** The upgrade request. */
+  readonly request: Request;
+  /** Per-connection state. */
+  data: Record<string, any>;
+  readonly closed: boolean;
+  /** The negotiated subprotocol, or null. */
+  readonly subprotocol: string | null;
+  /** false once the connection is closing or closed. */
+  send(data: WebSocketData): boolean;
+  sendText(text: string): boolean;
+  sendBinary(bytes: Uint8Array): boolean;
+  sendJson(value: unknown): boolean;
+  /** Close handshake: code 1000..4999, reason ≤ 123 bytes. */
+  close(code?: number, reason?: string): boolean;
+  subscribe(hub: WebSocketHub, topic: string): this;
+  unsubscribe(hub: WebSocketHub, topic: string): this;
+}
+
+export interface WebSocketHandlers<M = unknown> {
+  open?(ws: WebSocketConnection, req: Request): void | Promise<void>;
+  /** Text messages are strings (parsed JSON with `json`/`schema`), binary ones Buffers. A returned value is sent back. */
+  message?(ws: WebSocketConnection, data: M | string | Buffer, isBinary: boolean): unknown;
+  close?(ws: WebSocketConnection, code: number, reason: string): void | Promise<void>;
+}
+
+export interface WebSocketOptions {
+  /** Supported subprotocols; the client's order of preference decides. */
+  subprotocols?: string[];
+  /** Refuse (400) clients offering none of them. */
+  requireSubprotocol?: boolean;
+  /** Allowed Origin values (default: any). */
+  origins?: string[];
+  /** Larger messages close with 1009 (default 16 MiB). */
+  maxMessageBytes?: number;
+  /** Close 1001 after this long without a frame (default 300 s). */
+  idleTimeoutMs?: number;
+  /** Ping after this long without a frame (default off). */
+  pingIntervalMs?: number;
+  /** Accept permessage-deflate offers. */
+  permessageDeflate?: boolean;
+  deflateNoContext?: boolean;
+  /** Text messages are JSON: invalid ones are answered by the core and never reach `message`. */
+  json?: boolean;
+  /** Message schema (JSON Schema or Zod), validated by the core; implies json. */
+  schema?: Schema;
+  messageSchema?: Schema;
+}
+
+/** Publish/subscribe: a message is framed once and queued on every subscriber. */
+export declare class WebSocketHub {
+  subscribe(ws: WebSocketConnection, topic: string): boolean;
+  unsubscribe(ws: WebSocketConnection, topic: string): boolean;
+  unsubscribeAll(ws: WebSocketConnection): void;
+  /** The number of connections the message was queued on. */
+  publish(topic: string, data: WebSocketData): number;
+}
+
+export declare class TestFrame {
+  readonly opcode: number;
+  readonly type: 'continuation' | 'text' | 'binary' | 'close' | 'ping' | 'pong' | 'unknown';
+  readonly fin: boolean;
+  readonly rsv1: boolean;
+  readonly data: Buffer;
+  readonly closeCode?: number;
+  readonly closeReason?: string;
+  text(): string;
+  json<T = any>(): T;
+}
+
+export declare class TestWebSocket {
+  readonly handshake: TestResponse;
+  readonly subprotocol: string | null;
+  send(data: WebSocketData): Promise<void>;
+  sendText(text: string): Promise<void>;
+  sendBytes(bytes: Uint8Array): Promise<void>;
+  sendJson(value: unknown): Promise<void>;
+  ping(data?: string | Buffer): Promise<void>;
+  sendFrame(frame: { fin?: boolean; rsv1?: boolean; opcode: number | 'continuation' | 'text' | 'binary' | 'close' | 'ping' | 'pong'; data?: string | Buffer }): Promise<void>;
+  sendRaw(bytes: string | Buffer): Promise<void>;
+  /** A close frame (code 0: empty). */
+  close(code?: number, reason?: string): Promise<void>;
+  receive(options?: { timeout?: number }): Promise<TestFrame>;
+  receiveText(options?: { timeout?: number }): Promise<string>;
+  receiveJson<T = any>(options?: { timeout?: number }): Promise<T>;
+  receiveBytes(options?: { timeout?: number }): Promise<Buffer>;
+  /** Drop the connection (the server sees 1006). */
+  terminate(): Promise<void>;
+}
+
+export declare class WebSocketHandshakeError extends Error {
+  readonly response: TestResponse;
 }

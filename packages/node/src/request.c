@@ -155,6 +155,10 @@ void spkn_call_js(napi_env env, napi_value js_cb, void *context, void *data) {
     spkn_rcall_js(env, js_cb, data);
     return;
   }
+  if (*(int *)data == SPKN_KIND_WS) {
+    spkn_ws_call_js(env, js_cb, data);
+    return;
+  }
   if (*(int *)data >= SPKN_KIND_DEP) {
     spkn_di_call_js(env, js_cb, data);
     return;

@@ -1,5 +1,6 @@
 // Type-checked (not run) by types.test.mjs: dependency injection and WebSocket routes.
-import { Spikard, Provide, Value } from '../../lib/index.js';
+import { z } from 'zod';
+import { Spikard, Provide, Value, TestClient, WebSocketHub } from '../../lib/index.js';
 
 const app = new Spikard();
 app.provide('config', { url: 'pg://x' });
@@ -11,3 +12,23 @@ app.get('/x', { dependencies: ['db'], overrides: { config: new Provide(() => ({ 
 app.preHandler((req) => (req.dependencies.session ? undefined : { denied: true }), { dependencies: ['session'] });
 // @ts-expect-error: dependsOn is a list of names
 app.provide('bad', () => 1, { dependsOn: 'config' });
+
+const hub = new WebSocketHub();
+app.websocket('/chat', {
+  open(ws, req) { ws.data.user = req.query.user; hub.subscribe(ws, 'room'); },
+  message(ws, msg) { hub.publish('room', msg); return undefined; },
+  close(ws, code, reason) { void code; void reason; },
+}, { subprotocols: ['chat'], permessageDeflate: true, schema: z.object({ text: z.string() }) });
+app.websocket('/echo', (ws, data) => data);
+
+async function wsClient(): Promise<void> {
+  const client = new TestClient(app);
+  const ws = await client.websocket('/chat', { subprotocols: ['chat'] });
+  await ws.sendJson({ text: 'hi' });
+  const reply: { text: string } = await ws.receiveJson();
+  const frame = await ws.receive({ timeout: 100 });
+  const code: number | undefined = frame.closeCode;
+  void reply; void code;
+  await ws.close(1000, 'bye');
+}
+void wsClient;
