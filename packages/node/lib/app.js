@@ -6,6 +6,7 @@ import { HttpError, Response, StreamResponse, encode, problemFor, streamHeaders 
 import { toJsonSchema, toParameters } from './schema.js';
 import { definition, resolved, routeDependencies, runProvider } from './di.js';
 import { wsEvent, wsRoute } from './ws.js';
+import { spawner } from './background.js';
 
 export const handleOf = Symbol('spikard.handle');
 
@@ -31,7 +32,8 @@ function sendError(h, err) {
 // A route handler threw or rejected. An HttpError is an answer; anything else is a failure the
 // core handles like any failed handler (500 problem details, onError hooks, tasks dropped).
 function handlerFailed(h, err) {
-  if (err instanceof HttpError || !native.fail(h)) sendError(h, err);
+  if (err instanceof HttpError) return sendError(h, err);
+  if (!native.fail(h, err?.code === 'SPK_EQUEUEFULL' ? err.errno : undefined)) sendError(h, err);
 }
 
 // A WHATWG Response (globalThis.Response) is read fully, then sent like ours.
@@ -121,6 +123,7 @@ class HookResponse {
 
 function withDeps(req, route, h) {
   req.dependencies = route.deps ? resolved(h, route.deps) : {};
+  req.background = spawner(h, false);
   return req;
 }
 
@@ -130,7 +133,9 @@ function dispatch(routes, index, raw, h, extra) {
   if (route.ws) return wsEvent(route, raw, h, extra);
   if (route.resHook) { // synchronous: the response must be final when this returns
     try {
-      const out = route.handler(new Request(raw, null), new HookResponse(h));
+      const req = new Request(raw, null);
+      req.background = spawner(h, true);
+      const out = route.handler(req, new HookResponse(h));
       if (out && typeof out.then === 'function') {
         out.catch(() => {});
         return false; // a response hook cannot be async

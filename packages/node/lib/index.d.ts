@@ -81,6 +81,11 @@ export declare class Request<B = unknown> {
   readonly validated: Record<string, any> | null;
   /** The resolved dependencies the route (or hook) declared in `dependencies`, by name. */
   dependencies: Record<string, any>;
+  /**
+   * Run `task` after the response has been sent (the core's background pool). Throws
+   * BackgroundQueueFullError when the queue is full (let it through: the request is answered 503).
+   */
+  background(task: () => unknown | Promise<unknown>): void;
   text(): string;
   /** The body as JSON (validated; parsed by the route's Zod schema when it has one). */
   json(): B;
@@ -370,4 +375,9 @@ export declare class TestWebSocket {
 
 export declare class WebSocketHandshakeError extends Error {
   readonly response: TestResponse;
+}
+
+/** req.background() with a full task queue; a handler letting it through is answered 503. */
+export declare class BackgroundQueueFullError extends Error {
+  readonly code: 'SPK_EQUEUEFULL';
 }

@@ -58,7 +58,7 @@ napi_status spkn_init_loop(napi_env env, napi_value exports);
 
 /* What the app's threadsafe function carries: the first int of the item says which. */
 enum { SPKN_KIND_CALL = 0, SPKN_KIND_RESHOOK = 1, SPKN_KIND_DEP = 2, SPKN_KIND_DROP = 3,
-       SPKN_KIND_WS = 4 };
+       SPKN_KIND_WS = 4, SPKN_KIND_BG = 5 };
 
 /* A new route/hook slot of the app for JS table entry `index` (NULL: out of memory). */
 spkn_route_t *spkn_app_new_slot(spkn_app_t *a, uint32_t index);
@@ -94,7 +94,12 @@ napi_status spkn_init_wstc(napi_env env, napi_value exports);
 struct spk_test_client;
 /* The core test client behind a JS test client handle (NULL and a pending TypeError). */
 struct spk_test_client *spkn_tc_client(napi_env env, napi_value handle);
+/* bg.c: background tasks. */
+void spkn_bg_call_js(napi_env env, napi_value js_cb, void *data);
+napi_status spkn_init_bg(napi_env env, napi_value exports);
+/* The request behind a response-phase hook handle while the hook runs (else NULL + TypeError). */
+spk_req_t *spkn_rhandle_req(napi_env env, napi_value handle, spkn_app_t **app);
 /* The request behind a route/hook response handle (NULL and a pending TypeError otherwise). */
-spk_req_t *spkn_handle_req(napi_env env, napi_value handle);
+spk_req_t *spkn_handle_req(napi_env env, napi_value handle, spkn_app_t **app);
 
 #endif

@@ -406,7 +406,7 @@ static napi_value js_req_dep(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  spk_req_t *req = argc >= 2 ? spkn_handle_req(env, argv[0]) : NULL;
+  spk_req_t *req = argc >= 2 ? spkn_handle_req(env, argv[0], NULL) : NULL;
   if (!req) return NULL;
   return dep_value(env, req, argv[1]);
 }

@@ -41,7 +41,8 @@ static napi_value init(napi_env env, napi_value exports) {
       spkn_init_loop(env, exports) != napi_ok ||
       spkn_init_reshook(env, exports) != napi_ok ||
       spkn_init_stream(env, exports) != napi_ok || spkn_init_di(env, exports) != napi_ok ||
-      spkn_init_ws(env, exports) != napi_ok || spkn_init_wstc(env, exports) != napi_ok)
+      spkn_init_ws(env, exports) != napi_ok || spkn_init_wstc(env, exports) != napi_ok ||
+      spkn_init_bg(env, exports) != napi_ok)
     return NULL;
   return exports;
 }

@@ -1,6 +1,6 @@
 // Type-checked (not run) by types.test.mjs: dependency injection and WebSocket routes.
 import { z } from 'zod';
-import { Spikard, Provide, Value, TestClient, WebSocketHub } from '../../lib/index.js';
+import { Spikard, Provide, Value, TestClient, WebSocketHub, BackgroundQueueFullError } from '../../lib/index.js';
 
 const app = new Spikard();
 app.provide('config', { url: 'pg://x' });
@@ -32,3 +32,13 @@ async function wsClient(): Promise<void> {
   await ws.close(1000, 'bye');
 }
 void wsClient;
+
+app.post('/signup', (req) => {
+  try {
+    req.background(async () => { await Promise.resolve(); });
+  } catch (e) {
+    if (e instanceof BackgroundQueueFullError) return { queued: false };
+    throw e;
+  }
+  return { queued: true };
+});
