@@ -121,6 +121,13 @@ class HookResponse {
   }
 }
 
+// What a request-phase hook may do to the eventual response: set headers on it.
+class RequestHookResponse {
+  #h;
+  constructor(h) { this.#h = h; }
+  setHeader(name, value) { native.hookSetHeader(this.#h, String(name), String(value)); return this; }
+}
+
 function withDeps(req, route, h) {
   req.dependencies = route.deps ? resolved(h, route.deps) : {};
   req.background = spawner(h, false);
@@ -147,7 +154,7 @@ function dispatch(routes, index, raw, h, extra) {
   }
   if (route.hook) {
     try {
-      const out = route.handler(withDeps(new Request(raw, null), route, h));
+      const out = route.handler(withDeps(new Request(raw, null), route, h), new RequestHookResponse(h));
       if (out && typeof out.then === 'function') out.then((v) => hookDone(h, v), (e) => sendError(h, e));
       else hookDone(h, out);
     } catch (err) {

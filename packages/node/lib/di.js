@@ -88,7 +88,7 @@ export function runProvider(entry, raw, h) {
     return;
   }
   const resolve = (stored) => native.depResolve(h, stored);
-  const fail = (err) => native.depFail(h, `Dependency '${entry.name}' failed: ${reason(err)}`);
+  const fail = (err) => native.depFail(h, reason(err)); // the error's message, as the reference reports it
   let out;
   try {
     out = entry.factory(deps, new Request(raw, null));

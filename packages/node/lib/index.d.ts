@@ -125,7 +125,9 @@ export type HandlerResult = unknown;
 export type Handler<B = unknown> = (req: Request<B>) => HandlerResult | Promise<HandlerResult>;
 
 export type HookPhase = 'onRequest' | 'preValidation' | 'preHandler';
-export type Hook = (req: Request) => HandlerResult | undefined | Promise<HandlerResult | undefined>;
+/** A request-phase hook's second argument: headers for the eventual response (whatever answers it). */
+export interface RequestHookResponse { setHeader(name: string, value: string | number): RequestHookResponse }
+export type Hook = (req: Request, res: RequestHookResponse) => HandlerResult | undefined | Promise<HandlerResult | undefined>;
 
 /** The response as a response-phase hook sees it (valid while the hook runs). */
 export interface HookResponse {

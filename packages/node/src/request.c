@@ -369,6 +369,28 @@ static napi_value js_fail(napi_env env, napi_callback_info info) {
   return ret;
 }
 
+/* hookSetHeader(handle, name, value): a request-phase hook sets a header of the eventual
+ * response (the core's `res` of the hook). */
+static napi_value js_hook_set_header(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  spkn_call_t *c = argc >= 3 ? spkn_unwrap(env, argv[0], "hookSetHeader: not a hook handle") : NULL;
+  if (!c) return NULL;
+  if (!c->is_hook || c->ended) {
+    napi_throw_error(env, "SPK_ESTATE", "setHeader: the hook has finished");
+    return NULL;
+  }
+  char name[256], value[4096];
+  size_t nl = 0, vl = 0;
+  if (napi_get_value_string_utf8(env, argv[1], name, sizeof(name), &nl) != napi_ok ||
+      napi_get_value_string_utf8(env, argv[2], value, sizeof(value), &vl) != napi_ok ||
+      nl >= sizeof(name) - 1 || vl >= sizeof(value) - 1 ||
+      spk_res_set_header(c->res, name, value) != SPK_OK)
+    napi_throw_type_error(env, "SPK_EINVAL", "setHeader: invalid header");
+  return NULL;
+}
+
 spk_req_t *spkn_handle_req(napi_env env, napi_value handle, spkn_app_t **app) {
   spkn_call_t *c = spkn_unwrap(env, handle, "not a response handle");
   if (c && app) *app = c->route->app;
@@ -380,6 +402,7 @@ napi_status spkn_init_respond(napi_env env, napi_value exports) {
       {"respond", NULL, js_respond, NULL, NULL, NULL, napi_enumerable, NULL},
       {"proceed", NULL, js_proceed, NULL, NULL, NULL, napi_enumerable, NULL},
       {"fail", NULL, js_fail, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"hookSetHeader", NULL, js_hook_set_header, NULL, NULL, NULL, napi_enumerable, NULL},
       {"respondStream", NULL, js_respond_stream, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   return napi_define_properties(env, exports, sizeof(d) / sizeof(d[0]), d);
