@@ -6,7 +6,7 @@ import { HttpError, Response, StreamResponse, encode, problemFor, streamHeaders 
 import { toJsonSchema, toParameters } from './schema.js';
 import { definition, resolved, routeDependencies, runProvider } from './di.js';
 import { wsEvent, wsRoute } from './ws.js';
-import { spawner } from './background.js';
+import { spawn } from './background.js';
 
 export const handleOf = Symbol('spikard.handle');
 
@@ -128,10 +128,22 @@ class RequestHookResponse {
   setHeader(name, value) { native.hookSetHeader(this.#h, String(name), String(value)); return this; }
 }
 
-function withDeps(req, route, h) {
-  req.dependencies = route.deps ? resolved(h, route.deps) : {};
-  req.background = spawner(h, false);
-  return req;
+const NO_DEPS = Object.freeze({});
+
+// The request a handler or hook receives: the core's request plus what is bound to this
+// exchange (its resolved dependencies, its background tasks), without a closure per request.
+class ExchangeRequest extends Request {
+  #h;
+  #resHook;
+  constructor(raw, parse, h, deps, resHook = false) {
+    super(raw, parse);
+    this.#h = h;
+    this.#resHook = resHook;
+    this.dependencies = deps ? resolved(h, deps) : NO_DEPS;
+  }
+
+  /** Run `fn` after the response has been sent (the core's background pool). */
+  background(fn) { spawn(this.#h, this.#resHook, fn); }
 }
 
 function dispatch(routes, index, raw, h, extra) {
@@ -140,9 +152,7 @@ function dispatch(routes, index, raw, h, extra) {
   if (route.ws) return wsEvent(route, raw, h, extra);
   if (route.resHook) { // synchronous: the response must be final when this returns
     try {
-      const req = new Request(raw, null);
-      req.background = spawner(h, true);
-      const out = route.handler(req, new HookResponse(h));
+      const out = route.handler(new ExchangeRequest(raw, null, h, null, true), new HookResponse(h));
       if (out && typeof out.then === 'function') {
         out.catch(() => {});
         return false; // a response hook cannot be async
@@ -154,7 +164,7 @@ function dispatch(routes, index, raw, h, extra) {
   }
   if (route.hook) {
     try {
-      const out = route.handler(withDeps(new Request(raw, null), route, h), new RequestHookResponse(h));
+      const out = route.handler(new ExchangeRequest(raw, null, h, route.deps), new RequestHookResponse(h));
       if (out && typeof out.then === 'function') out.then((v) => hookDone(h, v), (e) => sendError(h, e));
       else hookDone(h, out);
     } catch (err) {
@@ -163,7 +173,7 @@ function dispatch(routes, index, raw, h, extra) {
     return;
   }
   try {
-    const out = route.handler(withDeps(new Request(raw, route.parse), route, h));
+    const out = route.handler(new ExchangeRequest(raw, route.parse, h, route.deps));
     if (out && typeof out.then === 'function') out.then((v) => finish(h, v), (e) => handlerFailed(h, e));
     else finish(h, out);
   } catch (err) {

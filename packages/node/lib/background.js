@@ -17,9 +17,9 @@ export class BackgroundQueueFullError extends Error {
 
 const reason = (e) => String(e?.message ?? e ?? 'task failed').slice(0, 190);
 
-/** req.background(fn) for the request behind handle `h` (resHook: a response-phase hook's). */
-export function spawner(h, resHook) {
-  return (fn) => {
+/** Queue `fn` for the request behind handle `h` (resHook: a response-phase hook's). */
+export function spawn(h, resHook, fn) {
+  {
     if (typeof fn !== 'function') throw new TypeError('spikard: background(task): a function is required');
     const rc = native.bgSpawn(h, resHook, (run) => {
       let out;
@@ -33,5 +33,5 @@ export function spawner(h, resHook) {
     });
     if (rc === EQUEUEFULL) throw new BackgroundQueueFullError();
     if (rc < 0) throw new Error(`spikard: background task refused (${rc})`);
-  };
+  }
 }
