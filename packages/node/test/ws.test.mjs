@@ -215,3 +215,19 @@ test('bad WebSocket route input is a TypeError, never a crash', () => {
   app.websocket('/ok', () => 1);
   assert.throws(() => app.websocket('/ok', () => 1));
 });
+
+test('TestClient: sockets waiting for frames never starve the requests that send them', async () => {
+  const app = new Spikard();
+  const hub = new WebSocketHub();
+  app.websocket('/sub', { open(ws) { hub.subscribe(ws, 't'); } });
+  app.post('/pub', (req) => ({ n: hub.publish('t', req.text()) }));
+  const c = new TestClient(app);
+  const socks = await Promise.all(Array.from({ length: 8 }, () => c.websocket('/sub')));
+  const waiting = socks.map((s) => s.receiveText({ timeout: 3000 })); // more than the pool's 4 threads
+  const t0 = Date.now();
+  const r = await c.post('/pub', { body: 'news' });
+  assert.deepEqual(r.json(), { n: 8 });
+  assert.deepEqual(await Promise.all(waiting), Array(8).fill('news'));
+  assert.ok(Date.now() - t0 < 2500);
+  await Promise.all(socks.map((s) => s.terminate()));
+});
