@@ -42,6 +42,15 @@ test('own fixtures over a live server (node engine, real sockets): every runnabl
   assert.deepEqual(r.failures, []);
 });
 
+test('own realtime fixtures over the threads engine (handlers, hooks, factories, WebSocket events handed to JS)', async (t) => {
+  const categories = ['background', 'di', 'lifecycle_hooks', 'sse', 'streaming', 'websockets'];
+  const r = await replay(own, { live: 'threads', categories });
+  const total = table(t, r);
+  report.ownThreads = { ...total, categories: r.categories };
+  assert.ok(total.pass >= 80, `only ${total.pass} passed`);
+  assert.deepEqual(r.failures, []);
+});
+
 test('external fixtures through TestClient: reported, not below the floor', { skip: !existsSync(external) }, async (t) => {
   const r = await replay(external);
   const total = table(t, r);

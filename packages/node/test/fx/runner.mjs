@@ -543,7 +543,7 @@ async function runWebSocket(fx, app, live) {
   try {
     const bytes = fx.__wsMessage ? upgradeFor(messageChannel(fx)) : requestBytes(fx);
     if (live) {
-      server = await app.listen({ port: 0 });
+      server = await app.listen({ port: 0, engine: typeof live === 'string' ? live : 'node' });
       ({ response, link } = await socketLink(server.port, bytes));
     } else {
       const r = await new TestClient(app).websocketRaw(bytes);
@@ -572,7 +572,7 @@ async function runBuilt(fx, tmpdirs, live) {
   let send, server;
   const isHead = (fx.request.method || 'GET') === 'HEAD';
   if (live) {
-    server = await app.listen({ port: 0 });
+    server = await app.listen({ port: 0, engine: typeof live === 'string' ? live : 'node' });
     send = (b, head = isHead) => sendLive(server.port, b, head);
   } else {
     const client = new TestClient(app);
@@ -601,13 +601,18 @@ async function runBuilt(fx, tmpdirs, live) {
   return w ? { result: 'fail', why: w } : { result: 'pass' };
 }
 
-/** Replays every fixture of `dir` (TestClient, or a live `node`-engine server with `live`): {categories: {cat: {pass, fail, skip}}, failures: [{id, why}]} */
-export async function replay(dir, { only, live = false } = {}) {
+/**
+ * Replays every fixture of `dir` (TestClient, or a live server with `live`: true for the `node`
+ * engine, or an engine name), optionally only `categories`:
+ * {categories: {cat: {pass, fail, skip}}, failures: [{id, why}]}
+ */
+export async function replay(dir, { only, live = false, categories: onlyCategories } = {}) {
   const categories = {};
   const failures = [];
   const skips = {};
   for (const entry of loadFixtures(dir)) {
     if (only && !entry.id.includes(only)) continue;
+    if (onlyCategories && !onlyCategories.includes(entry.category)) continue;
     const c = (categories[entry.category] ??= { pass: 0, fail: 0, skip: 0 });
     const r = await runOne(entry, live);
     c[r.result]++;
