@@ -80,6 +80,35 @@ static int has_header(const spk_test_request_t *req, const char *name) {
   return 0;
 }
 
+static int handle_wake(spk_test_ws_t *ws);
+
+/* 1 while the handshake exchange is suspended and a wake will come (or has come). */
+static int awaiting_wake(const spk_test_ws_t *ws) {
+  spk__exchange_t *ex = spk__conn_current(ws->conn);
+  if (!ex) return 0;
+  int st = atomic_load(&ex->state);
+  return st == SPK__EX_ASYNC || st == SPK__EX_ENDED || st == SPK__EX_CONTINUED;
+}
+
+#define HANDSHAKE_WAIT_S 60
+
+static int await_handshake(spk_test_ws_t *ws) {
+  struct timespec deadline;
+  clock_gettime(CLOCK_REALTIME, &deadline);
+  deadline.tv_sec += HANDSHAKE_WAIT_S;
+  while (!ws->closed && !(ws->out.len && memmem(ws->out.data, ws->out.len, "\r\n\r\n", 4)) &&
+         awaiting_wake(ws)) {
+    pthread_mutex_lock(&ws->mu);
+    int timed_out = 0;
+    while (!ws->woken && !timed_out)
+      timed_out = pthread_cond_timedwait(&ws->cv, &ws->mu, &deadline) == ETIMEDOUT;
+    pthread_mutex_unlock(&ws->mu);
+    if (timed_out) return SPK_ETIMEDOUT;
+    handle_wake(ws);
+  }
+  return SPK_OK;
+}
+
 SPK_EXTERN int spk_test_ws_connect_raw(spk_test_client_t *client, const void *bytes, size_t len,
                                        spk_test_ws_t **out, spk_test_response_t *handshake) {
   if (!client || (!bytes && len) || !out || !handshake) return SPK_EINVAL;
@@ -96,6 +125,14 @@ SPK_EXTERN int spk_test_ws_connect_raw(spk_test_client_t *client, const void *by
     return SPK_ENOMEM;
   }
   pump(ws, spk__conn_feed(ws->conn, bytes, len));
+  /* A step answering asynchronously (a hook or handler of a binding, completed from another
+   * thread) ends the handshake later: wait for its wakes, as spk_test_client_send waits for a
+   * response. */
+  int rc = await_handshake(ws);
+  if (rc != SPK_OK) {
+    spk_test_ws_free(ws);
+    return rc;
+  }
   const char *end = ws->out.len ? memmem(ws->out.data, ws->out.len, "\r\n\r\n", 4) : NULL;
   if (!end || !spk__test_parse_response(ws->out.data, ws->out.len, 0, handshake)) {
     spk_test_ws_free(ws);

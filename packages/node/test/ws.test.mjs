@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { Spikard, TestClient, WebSocketHub, WebSocketHandshakeError } from '../lib/index.js';
+import { Spikard, TestClient, Response, WebSocketHub, WebSocketHandshakeError } from '../lib/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 let WS = null;
@@ -230,4 +230,25 @@ test('TestClient: sockets waiting for frames never starve the requests that send
   assert.deepEqual(await Promise.all(waiting), Array(8).fill('news'));
   assert.ok(Date.now() - t0 < 2500);
   await Promise.all(socks.map((s) => s.terminate()));
+});
+
+test('the upgrade goes through the pipeline: hooks refuse it, origins and required subprotocols are enforced', async () => {
+  const app = new Spikard();
+  app.onRequest((req) => (req.path === '/private' && req.headers.authorization !== 'Bearer ok'
+    ? new Response({ error: 'unauthorized' }, { status: 401 }) : undefined));
+  app.websocket('/private', (ws, m) => m, { json: false });
+  app.websocket('/origin', (ws, m) => m, { origins: ['https://good.example'] });
+  app.websocket('/proto', (ws, m) => m, { subprotocols: ['v1'], requireSubprotocol: true });
+  const c = new TestClient(app);
+  await assert.rejects(c.websocket('/private'), (e) => e.response.status === 401 && e.response.json().error === 'unauthorized');
+  const ok = await c.websocket('/private', { headers: { Authorization: 'Bearer ok' } });
+  await ok.send('in');
+  assert.equal(await ok.receiveText(), 'in');
+  await ok.terminate();
+  await assert.rejects(c.websocket('/origin', { headers: { Origin: 'https://evil.example' } }), (e) => e.response.status === 403);
+  (await c.websocket('/origin', { headers: { Origin: 'https://good.example' } })).terminate();
+  await assert.rejects(c.websocket('/proto'), (e) => e.response.status === 400);
+  const p = await c.websocket('/proto', { subprotocols: ['v0', 'v1'] });
+  assert.equal(p.subprotocol, 'v1');
+  await p.terminate();
 });
