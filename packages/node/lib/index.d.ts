@@ -286,8 +286,8 @@ export type WebSocketData = string | Buffer | Uint8Array | ArrayBuffer | unknown
 
 /** A server-side WebSocket connection, valid from open until close. */
 export declare class WebSocketConnection {
-  /** The upgrade request. */
-  readonly request: Request;
+  /** The upgrade request (its response was the 101: no background tasks on it). */
+  readonly request: Omit<Request, 'background'>;
   /** Per-connection state. */
   data: Record<string, any>;
   readonly closed: boolean;
@@ -305,7 +305,7 @@ export declare class WebSocketConnection {
 }
 
 export interface WebSocketHandlers<M = unknown> {
-  open?(ws: WebSocketConnection, req: Request): void | Promise<void>;
+  open?(ws: WebSocketConnection, req: Omit<Request, 'background'>): void | Promise<void>;
   /** Text messages are strings (parsed JSON with `json`/`schema`), binary ones Buffers. A returned value is sent back. */
   message?(ws: WebSocketConnection, data: M | string | Buffer, isBinary: boolean): unknown;
   close?(ws: WebSocketConnection, code: number, reason: string): void | Promise<void>;

@@ -7,6 +7,7 @@ import { Request } from './request.js';
 import { toJsonSchema } from './schema.js';
 
 const OPEN = 0, TEXT = 1, BINARY = 2, CLOSE = 3;
+const NO_DEPS = Object.freeze({});
 const ESTATE = -15; // SPK_ESTATE (include/spikard/common.h)
 
 function payloadOf(data) {
@@ -121,7 +122,9 @@ function settle(ws, out) {
 export function wsEvent(route, ev, h, payload) {
   const { handlers } = route;
   if (ev === OPEN) {
-    const ws = new WebSocketConnection(h, new Request(payload, null));
+    const req = new Request(payload, null);
+    req.dependencies = NO_DEPS; // WebSocket routes declare none (the core's WS routes have no DI)
+    const ws = new WebSocketConnection(h, req);
     try {
       const out = handlers.open?.(ws, ws.request);
       if (out && typeof out.then === 'function') out.then(undefined, () => failed(ws));
