@@ -100,7 +100,7 @@ static int head_written(const spk_test_ws_t *ws) {
 /* An application deciding the handshake later (on_handshake returned async): wait for its
  * answer like the HTTP test client waits for an async handler, or for the request timeout. */
 static int await_head(spk_test_ws_t *ws) {
-  while (!head_written(ws) && !ws->closed) {
+  while (!head_written(ws) && !ws->closed && spk__conn_in_handler(ws->conn)) {
     uint32_t ms = ws->timer_ms ? ws->timer_ms : HANDSHAKE_WAIT_MS;
     struct timespec deadline;
     spk__deadline_in(&deadline, CLOCK_REALTIME, ms);

@@ -4,6 +4,9 @@ import { native } from './native.js';
 import { Request } from './request.js';
 import { HttpError, Response, StreamResponse, encode, problemFor, streamHeaders } from './response.js';
 import { toJsonSchema, toParameters } from './schema.js';
+import { definition, resolved, routeDependencies, runProvider } from './di.js';
+import { wsEvent, wsRoute } from './ws.js';
+import { spawn } from './background.js';
 
 export const handleOf = Symbol('spikard.handle');
 
@@ -29,7 +32,8 @@ function sendError(h, err) {
 // A route handler threw or rejected. An HttpError is an answer; anything else is a failure the
 // core handles like any failed handler (500 problem details, onError hooks, tasks dropped).
 function handlerFailed(h, err) {
-  if (err instanceof HttpError || !native.fail(h)) sendError(h, err);
+  if (err instanceof HttpError) return sendError(h, err);
+  if (!native.fail(h, err?.code === 'SPK_EQUEUEFULL' ? err.errno : undefined)) sendError(h, err);
 }
 
 // A WHATWG Response (globalThis.Response) is read fully, then sent like ours.
@@ -117,11 +121,38 @@ class HookResponse {
   }
 }
 
-function dispatch(routes, index, raw, h) {
+// What a request-phase hook may do to the eventual response: set headers on it.
+class RequestHookResponse {
+  #h;
+  constructor(h) { this.#h = h; }
+  setHeader(name, value) { native.hookSetHeader(this.#h, String(name), String(value)); return this; }
+}
+
+const NO_DEPS = Object.freeze({});
+
+// The request a handler or hook receives: the core's request plus what is bound to this
+// exchange (its resolved dependencies, its background tasks), without a closure per request.
+class ExchangeRequest extends Request {
+  #h;
+  #resHook;
+  constructor(raw, parse, h, deps, resHook = false) {
+    super(raw, parse);
+    this.#h = h;
+    this.#resHook = resHook;
+    this.dependencies = deps ? resolved(h, deps) : NO_DEPS;
+  }
+
+  /** Run `fn` after the response has been sent (the core's background pool). */
+  background(fn) { spawn(this.#h, this.#resHook, fn); }
+}
+
+function dispatch(routes, index, raw, h, extra) {
   const route = routes[index];
+  if (route.provider) return runProvider(route, raw, h);
+  if (route.ws) return wsEvent(route, raw, h, extra);
   if (route.resHook) { // synchronous: the response must be final when this returns
     try {
-      const out = route.handler(new Request(raw, null), new HookResponse(h));
+      const out = route.handler(new ExchangeRequest(raw, null, h, null, true), new HookResponse(h));
       if (out && typeof out.then === 'function') {
         out.catch(() => {});
         return false; // a response hook cannot be async
@@ -133,7 +164,7 @@ function dispatch(routes, index, raw, h) {
   }
   if (route.hook) {
     try {
-      const out = route.handler(new Request(raw, null));
+      const out = route.handler(new ExchangeRequest(raw, null, h, route.deps), new RequestHookResponse(h));
       if (out && typeof out.then === 'function') out.then((v) => hookDone(h, v), (e) => sendError(h, e));
       else hookDone(h, out);
     } catch (err) {
@@ -142,7 +173,7 @@ function dispatch(routes, index, raw, h) {
     return;
   }
   try {
-    const out = route.handler(new Request(raw, route.parse));
+    const out = route.handler(new ExchangeRequest(raw, route.parse, h, route.deps));
     if (out && typeof out.then === 'function') out.then((v) => finish(h, v), (e) => handlerFailed(h, e));
     else finish(h, out);
   } catch (err) {
@@ -158,7 +189,7 @@ export class Spikard {
     // The addon holds the dispatcher strongly; it must not reach this object (only the route
     // table), or the app could never be collected.
     const routes = this.#routes;
-    this[handleOf] = native.createApp((index, raw, h) => dispatch(routes, index, raw, h));
+    this[handleOf] = native.createApp((index, raw, h, extra) => dispatch(routes, index, raw, h, extra));
     if (config) this.configure(config);
   }
 
@@ -196,19 +227,60 @@ export class Spikard {
     if (meta.middleware) opts.middleware = JSON.stringify(meta.middleware);
     const limit = meta.max_body_bytes ?? meta.maxBodyBytes;
     if (limit) opts.max_body_bytes = limit;
+    const deps = routeDependencies(meta);
+    if (deps.length) opts.dependencies = deps;
+    if (meta.overrides) {
+      opts.overrides = Object.entries(meta.overrides).map(([name, target]) =>
+        definition(name, target, undefined, (e) => this.#entry(e)));
+    }
     const index = this.#routes.length;
     native.addRoute(this[handleOf], method, meta.path, index,
       Object.keys(opts).length ? opts : null);
     // A Zod body schema also parses the (already validated) body: defaults, transforms and
     // refinements JSON Schema cannot express apply to req.json().
     const parse = bodyIn && typeof bodyIn.safeParse === 'function' ? bodyIn : null;
-    this.#routes.push({ method, path: meta.path, name: meta.handler_name ?? handler.name, handler, parse });
+    this.#routes.push({ method, path: meta.path, name: meta.handler_name ?? handler.name, handler, parse,
+      deps: deps.length ? deps : null });
+    return this;
+  }
+
+  /**
+   * A WebSocket route: handlers `{ open(ws, req), message(ws, data, isBinary), close(ws, code,
+   * reason) }` (or just the message function). A message handler's return value (or resolved
+   * value), unless undefined, is sent back. Options: subprotocols, requireSubprotocol, origins,
+   * maxMessageBytes, idleTimeoutMs, pingIntervalMs, permessageDeflate, deflateNoContext, json
+   * (text messages are JSON: parsed for the handler, invalid ones answered by the core), schema
+   * (JSON Schema or Zod; implies json: failing messages are answered by the core).
+   */
+  websocket(path, handlers, options) {
+    const { entry, options: opts } = wsRoute(path, handlers, options);
+    native.addWebSocket(this[handleOf], path, this.#routes.length, opts);
+    this.#routes.push(entry);
+    return this;
+  }
+
+  #entry(e) {
+    this.#routes.push(e);
+    return this.#routes.length - 1;
+  }
+
+  /**
+   * Register a dependency provider with the core's container: a plain value, or a factory
+   * `(deps, req) => value | Promise<value>` (a generator or async generator: the yielded value,
+   * the rest runs after the response as its cleanup). Options: `dependsOn` (names of the
+   * providers the factory receives in `deps`), `scope` ('request' default, 'singleton',
+   * 'transient'; or `singleton: true` / `useCache: false`), `cleanup(value)`. Routes and hooks
+   * name what they need with the `dependencies` option and read `req.dependencies`.
+   */
+  provide(name, target, options) {
+    const def = definition(name, target, options, (e) => this.#entry(e));
+    native.provide(this[handleOf], def);
     return this;
   }
 
   /** Registered routes (method, path, handler name), in order. */
   get routes() {
-    return this.#routes.filter((r) => !r.hook)
+    return this.#routes.filter((r) => !r.hook && !r.provider && !r.ws)
       .map(({ method, path, name }) => ({ method, path, handler_name: name }));
   }
 
@@ -218,7 +290,7 @@ export class Spikard {
    * (or resolving to) undefined goes on, any other value is sent as the response and stops
    * the request there. A throw is a 500 problem.
    */
-  addHook(phase, fn) {
+  addHook(phase, fn, options) {
     if (phase === 'onResponse' || phase === 'onError') {
       if (typeof fn !== 'function') throw new TypeError('spikard: hook must be a function');
       const index = this.#routes.length;
@@ -229,15 +301,18 @@ export class Spikard {
     const code = HOOK_PHASES[phase];
     if (code === undefined) throw new TypeError(`spikard: unknown hook phase "${phase}" (onRequest, preValidation, preHandler, onResponse, onError)`);
     if (typeof fn !== 'function') throw new TypeError('spikard: hook must be a function');
+    const deps = routeDependencies(options ?? {});
     const index = this.#routes.length;
-    native.addHook(this[handleOf], code, index);
-    this.#routes.push({ hook: true, phase, handler: fn });
+    if (deps.length) native.addHookDeps(this[handleOf], code, index, deps);
+    else native.addHook(this[handleOf], code, index);
+    this.#routes.push({ hook: true, phase, handler: fn, deps: deps.length ? deps : null });
     return this;
   }
 
-  onRequest(fn) { return this.addHook('onRequest', fn); }
-  preValidation(fn) { return this.addHook('preValidation', fn); }
-  preHandler(fn) { return this.addHook('preHandler', fn); }
+  /** options: `{ dependencies: [names] }`, resolved before the hook runs (req.dependencies). */
+  onRequest(fn, options) { return this.addHook('onRequest', fn, options); }
+  preValidation(fn, options) { return this.addHook('preValidation', fn, options); }
+  preHandler(fn, options) { return this.addHook('preHandler', fn, options); }
   /**
    * Response-phase hooks, synchronous: fn(req, res) with res.status (get/set), res.header(name),
    * res.setHeader(name, value), res.setBody(body). onResponse runs after a handler's response,

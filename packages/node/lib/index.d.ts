@@ -46,6 +46,10 @@ export interface RouteOptions<B = unknown> {
   middleware?: RouteMiddleware;
   max_body_bytes?: number;
   maxBodyBytes?: number;
+  /** Providers the handler needs (app.provide), resolved by the core before it runs: req.dependencies. */
+  dependencies?: string[];
+  /** Route-level providers replacing the app's of the same name. */
+  overrides?: Record<string, ProviderTarget>;
 }
 
 /** The seeds' registration metadata. */
@@ -75,6 +79,13 @@ export declare class Request<B = unknown> {
   readonly body: Buffer;
   /** The core's validated request ({path, query, headers, cookies, body}) or null. */
   readonly validated: Record<string, any> | null;
+  /** The resolved dependencies the route (or hook) declared in `dependencies`, by name. */
+  dependencies: Record<string, any>;
+  /**
+   * Run `task` after the response has been sent (the core's background pool). Throws
+   * BackgroundQueueFullError when the queue is full (let it through: the request is answered 503).
+   */
+  background(task: () => unknown | Promise<unknown>): void;
   text(): string;
   /** The body as JSON (validated; parsed by the route's Zod schema when it has one). */
   json(): B;
@@ -114,7 +125,9 @@ export type HandlerResult = unknown;
 export type Handler<B = unknown> = (req: Request<B>) => HandlerResult | Promise<HandlerResult>;
 
 export type HookPhase = 'onRequest' | 'preValidation' | 'preHandler';
-export type Hook = (req: Request) => HandlerResult | undefined | Promise<HandlerResult | undefined>;
+/** A request-phase hook's second argument: headers for the eventual response (whatever answers it). */
+export interface RequestHookResponse { setHeader(name: string, value: string | number): RequestHookResponse }
+export type Hook = (req: Request, res: RequestHookResponse) => HandlerResult | undefined | Promise<HandlerResult | undefined>;
 
 /** The response as a response-phase hook sees it (valid while the hook runs). */
 export interface HookResponse {
@@ -167,11 +180,21 @@ export declare class Spikard {
   head: RouteMethod;
   options: RouteMethod;
   /** Request-phase hooks: return undefined to go on, anything else is the response. */
-  addHook(phase: HookPhase, hook: Hook): this;
+  addHook(phase: HookPhase, hook: Hook, options?: HookOptions): this;
   addHook(phase: 'onResponse' | 'onError', hook: ResponseHook): this;
-  onRequest(hook: Hook): this;
-  preValidation(hook: Hook): this;
-  preHandler(hook: Hook): this;
+  onRequest(hook: Hook, options?: HookOptions): this;
+  preValidation(hook: Hook, options?: HookOptions): this;
+  preHandler(hook: Hook, options?: HookOptions): this;
+  /**
+   * A dependency provider in the core's container: a value, or a factory `(deps, req) => value`
+   * (async, generator or async generator: code after the yield is the cleanup, run after the
+   * response). A failing factory answers 503 problem details; unknown names and cycles 500.
+   */
+  provide<T>(name: string, target: ProviderTarget<T>, options?: ProvideOptions<T>): this;
+  /** A WebSocket route (handshake through the whole pipeline; framing, limits and message validation in the core). */
+  websocket<S extends Schema | undefined = undefined>(path: string,
+    handlers: WebSocketHandlers<S extends Schema ? Infer<S> : unknown> | WebSocketHandlers<S extends Schema ? Infer<S> : unknown>['message'],
+    options?: WebSocketOptions & { schema?: S }): this;
   /** Response-phase hooks, synchronous. */
   onResponse(hook: ResponseHook): this;
   onError(hook: ResponseHook): this;
@@ -213,8 +236,150 @@ export declare class TestClient {
   delete(path: string, options?: TestRequestOptions): Promise<TestResponse>;
   head(path: string, options?: TestRequestOptions): Promise<TestResponse>;
   options(path: string, options?: TestRequestOptions): Promise<TestResponse>;
+  /** A WebSocket on the in-memory pipeline; rejects with WebSocketHandshakeError unless 101. */
+  websocket(path: string, options?: { headers?: HeaderInit; subprotocols?: string[]; query?: Record<string, string> }): Promise<TestWebSocket>;
+  /** The upgrade request as raw bytes. */
+  websocketRaw(bytes: string | Buffer): Promise<{ response: TestResponse; ws: TestWebSocket | null }>;
 }
 
 export declare function toJsonSchema(schema: Schema | null | undefined): JsonSchema | undefined;
 export declare const version: string;
 export declare const addonPath: string;
+
+/** Request-phase hook options: dependencies resolved before the hook runs (req.dependencies). */
+export interface HookOptions { dependencies?: string[] }
+
+export type DependencyScope = 'request' | 'singleton' | 'transient';
+
+export interface ProvideOptions<T = unknown> {
+  /** Providers the factory receives in its first argument. */
+  dependsOn?: string[];
+  /** 'request' (default): once per request; 'singleton': once per app; 'transient': per use. */
+  scope?: DependencyScope;
+  /** Shorthand for scope 'singleton'. */
+  singleton?: boolean;
+  /** false: scope 'transient'. */
+  useCache?: boolean;
+  /** After the response (request/transient scopes), in reverse resolution order. */
+  cleanup?: (value: T) => void | Promise<void>;
+}
+
+export type DependencyFactory<T = unknown> = (deps: Record<string, any>, req: Request) =>
+  T | Promise<T> | Generator<T, void, unknown> | AsyncGenerator<T, void, unknown>;
+
+/** A value, a factory, a factory with options (Provide) or a function used as a value (Value). */
+export type ProviderTarget<T = unknown> = DependencyFactory<T> | Provide<T> | Value<T> | T;
+
+export declare class Provide<T = unknown> {
+  constructor(factory: DependencyFactory<T>, options?: ProvideOptions<T>);
+  readonly factory: DependencyFactory<T>;
+  readonly options: ProvideOptions<T>;
+}
+
+export declare class Value<T = unknown> {
+  constructor(value: T);
+  readonly value: T;
+}
+
+/** Data sent on a WebSocket: strings → text, bytes → binary, other values → JSON text. */
+export type WebSocketData = string | Buffer | Uint8Array | ArrayBuffer | unknown;
+
+/** A server-side WebSocket connection, valid from open until close. */
+export declare class WebSocketConnection {
+  /** The upgrade request (its response was the 101: no background tasks on it). */
+  readonly request: Omit<Request, 'background'>;
+  /** Per-connection state. */
+  data: Record<string, any>;
+  readonly closed: boolean;
+  /** The negotiated subprotocol, or null. */
+  readonly subprotocol: string | null;
+  /** false once the connection is closing or closed. */
+  send(data: WebSocketData): boolean;
+  sendText(text: string): boolean;
+  sendBinary(bytes: Uint8Array): boolean;
+  sendJson(value: unknown): boolean;
+  /** Close handshake: code 1000..4999, reason ≤ 123 bytes. */
+  close(code?: number, reason?: string): boolean;
+  subscribe(hub: WebSocketHub, topic: string): this;
+  unsubscribe(hub: WebSocketHub, topic: string): this;
+}
+
+export interface WebSocketHandlers<M = unknown> {
+  open?(ws: WebSocketConnection, req: Omit<Request, 'background'>): void | Promise<void>;
+  /** Text messages are strings (parsed JSON with `json`/`schema`), binary ones Buffers. A returned value is sent back. */
+  message?(ws: WebSocketConnection, data: M | string | Buffer, isBinary: boolean): unknown;
+  close?(ws: WebSocketConnection, code: number, reason: string): void | Promise<void>;
+}
+
+export interface WebSocketOptions {
+  /** Supported subprotocols; the client's order of preference decides. */
+  subprotocols?: string[];
+  /** Refuse (400) clients offering none of them. */
+  requireSubprotocol?: boolean;
+  /** Allowed Origin values (default: any). */
+  origins?: string[];
+  /** Larger messages close with 1009 (default 16 MiB). */
+  maxMessageBytes?: number;
+  /** Close 1001 after this long without a frame (default 300 s). */
+  idleTimeoutMs?: number;
+  /** Ping after this long without a frame (default off). */
+  pingIntervalMs?: number;
+  /** Accept permessage-deflate offers. */
+  permessageDeflate?: boolean;
+  deflateNoContext?: boolean;
+  /** Text messages are JSON: invalid ones are answered by the core and never reach `message`. */
+  json?: boolean;
+  /** Message schema (JSON Schema or Zod), validated by the core; implies json. */
+  schema?: Schema;
+  messageSchema?: Schema;
+}
+
+/** Publish/subscribe: a message is framed once and queued on every subscriber. */
+export declare class WebSocketHub {
+  subscribe(ws: WebSocketConnection, topic: string): boolean;
+  unsubscribe(ws: WebSocketConnection, topic: string): boolean;
+  unsubscribeAll(ws: WebSocketConnection): void;
+  /** The number of connections the message was queued on. */
+  publish(topic: string, data: WebSocketData): number;
+}
+
+export declare class TestFrame {
+  readonly opcode: number;
+  readonly type: 'continuation' | 'text' | 'binary' | 'close' | 'ping' | 'pong' | 'unknown';
+  readonly fin: boolean;
+  readonly rsv1: boolean;
+  readonly data: Buffer;
+  readonly closeCode?: number;
+  readonly closeReason?: string;
+  text(): string;
+  json<T = any>(): T;
+}
+
+export declare class TestWebSocket {
+  readonly handshake: TestResponse;
+  readonly subprotocol: string | null;
+  send(data: WebSocketData): Promise<void>;
+  sendText(text: string): Promise<void>;
+  sendBytes(bytes: Uint8Array): Promise<void>;
+  sendJson(value: unknown): Promise<void>;
+  ping(data?: string | Buffer): Promise<void>;
+  sendFrame(frame: { fin?: boolean; rsv1?: boolean; opcode: number | 'continuation' | 'text' | 'binary' | 'close' | 'ping' | 'pong'; data?: string | Buffer }): Promise<void>;
+  sendRaw(bytes: string | Buffer): Promise<void>;
+  /** A close frame (code 0: empty). */
+  close(code?: number, reason?: string): Promise<void>;
+  receive(options?: { timeout?: number }): Promise<TestFrame>;
+  receiveText(options?: { timeout?: number }): Promise<string>;
+  receiveJson<T = any>(options?: { timeout?: number }): Promise<T>;
+  receiveBytes(options?: { timeout?: number }): Promise<Buffer>;
+  /** Drop the connection (the server sees 1006). */
+  terminate(): Promise<void>;
+}
+
+export declare class WebSocketHandshakeError extends Error {
+  readonly response: TestResponse;
+}
+
+/** req.background() with a full task queue; a handler letting it through is answered 503. */
+export declare class BackgroundQueueFullError extends Error {
+  readonly code: 'SPK_EQUEUEFULL';
+}

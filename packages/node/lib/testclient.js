@@ -2,6 +2,7 @@
 // router, validation and writer), no sockets. Requests from one client are sent one at a time.
 import { native } from './native.js';
 import { handleOf } from './app.js';
+import { TestWebSocket, WebSocketHandshakeError, upgradeBytes } from './ws.js';
 
 export class TestResponse {
   constructor(raw) {
@@ -84,6 +85,24 @@ export class TestClient {
   /** Raw HTTP/1.1 bytes, one request (malformed-input tests). */
   raw(bytes) {
     return this.#send('', '', [], Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes), true);
+  }
+
+  /**
+   * Open a WebSocket on the in-memory pipeline: resolves to a TestWebSocket after a 101,
+   * rejects with a WebSocketHandshakeError (its `response`) otherwise.
+   * @param {{headers?: object, subprotocols?: string[], query?: object}} [options]
+   */
+  async websocket(path, options = {}) {
+    const { response, ws } = await this.websocketRaw(upgradeBytes(path, options));
+    if (!ws) throw new WebSocketHandshakeError(response);
+    return ws;
+  }
+
+  /** The upgrade request as raw bytes: {response, ws} (ws null unless 101). */
+  async websocketRaw(bytes) {
+    const r = await native.wsConnect(this.#h, Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes));
+    const response = new TestResponse(r);
+    return { response, ws: r.ws ? new TestWebSocket(r.ws, response) : null };
   }
 
   #send(method, target, headers, body, raw) {

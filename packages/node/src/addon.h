@@ -57,7 +57,8 @@ napi_status spkn_init_server(napi_env env, napi_value exports);
 napi_status spkn_init_loop(napi_env env, napi_value exports);
 
 /* What the app's threadsafe function carries: the first int of the item says which. */
-enum { SPKN_KIND_CALL = 0, SPKN_KIND_RESHOOK = 1 };
+enum { SPKN_KIND_CALL = 0, SPKN_KIND_RESHOOK = 1, SPKN_KIND_DEP = 2, SPKN_KIND_DROP = 3,
+       SPKN_KIND_WS = 4, SPKN_KIND_BG = 5 };
 
 /* A new route/hook slot of the app for JS table entry `index` (NULL: out of memory). */
 spkn_route_t *spkn_app_new_slot(spkn_app_t *a, uint32_t index);
@@ -78,5 +79,27 @@ int spkn_route_handler(spk_req_t *req, spk_res_t *res, void *user_data);
 /* The same for a request-phase hook (SPK_HOOK_* results). */
 int spkn_hook_handler(spk_req_t *req, spk_res_t *res, void *user_data);
 void spkn_call_js(napi_env env, napi_value js_cb, void *context, void *data);
+
+/* di.c: dependency injection (providers, route dependencies and overrides). */
+typedef struct spkn_di_route spkn_di_route_t;
+spkn_di_route_t *spkn_di_route_options(napi_env env, spkn_app_t *a, napi_value opts,
+                                       spk_route_options_t *o, int *bad);
+void spkn_di_route_free(spkn_di_route_t *r, int registered);
+void spkn_di_call_js(napi_env env, napi_value js_cb, void *data);
+napi_status spkn_init_di(napi_env env, napi_value exports);
+/* ws.c / wstc.c: WebSocket routes, pub/sub, the test client's WebSocket side. */
+void spkn_ws_call_js(napi_env env, napi_value js_cb, void *data);
+napi_status spkn_init_ws(napi_env env, napi_value exports);
+napi_status spkn_init_wstc(napi_env env, napi_value exports);
+struct spk_test_client;
+/* The core test client behind a JS test client handle (NULL and a pending TypeError). */
+struct spk_test_client *spkn_tc_client(napi_env env, napi_value handle);
+/* bg.c: background tasks. */
+void spkn_bg_call_js(napi_env env, napi_value js_cb, void *data);
+napi_status spkn_init_bg(napi_env env, napi_value exports);
+/* The request behind a response-phase hook handle while the hook runs (else NULL + TypeError). */
+spk_req_t *spkn_rhandle_req(napi_env env, napi_value handle, spkn_app_t **app);
+/* The request behind a route/hook response handle (NULL and a pending TypeError otherwise). */
+spk_req_t *spkn_handle_req(napi_env env, napi_value handle, spkn_app_t **app);
 
 #endif

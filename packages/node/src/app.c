@@ -207,6 +207,8 @@ static napi_value js_add_route(napi_env env, napi_callback_info info) {
   }
   napi_value ret = NULL;
   spkn_route_t *r = NULL;
+  spkn_di_route_t *di = has_opts ? spkn_di_route_options(env, a, argv[4], &o, &bad) : NULL;
+  int rc = SPK_EINVAL;
   if (bad || !method || !pattern) {
     napi_throw_type_error(env, NULL, "addRoute: method and pattern must be strings");
     goto done;
@@ -219,13 +221,14 @@ static napi_value js_add_route(napi_env env, napi_callback_info info) {
   }
   r->app = a;
   r->index = index;
-  int rc = has_opts ? spk_app_route_ex(a->app, method, pattern, spkn_route_handler, r, &o)
+  rc = has_opts ? spk_app_route_ex(a->app, method, pattern, spkn_route_handler, r, &o)
                     : spk_app_route(a->app, method, pattern, spkn_route_handler, r);
   if (rc != SPK_OK) {
     const char *why = spk_app_last_error(a->app);
     napi_throw_error(env, spk_err_name(rc), why && *why ? why : spk_strerror(rc));
   }
 done:
+  spkn_di_route_free(di, rc == SPK_OK);
   free(method);
   free(pattern);
   free(params);

@@ -40,7 +40,9 @@ static napi_value init(napi_env env, napi_value exports) {
       spkn_init_testclient(env, exports) != napi_ok || spkn_init_server(env, exports) != napi_ok ||
       spkn_init_loop(env, exports) != napi_ok ||
       spkn_init_reshook(env, exports) != napi_ok ||
-      spkn_init_stream(env, exports) != napi_ok)
+      spkn_init_stream(env, exports) != napi_ok || spkn_init_di(env, exports) != napi_ok ||
+      spkn_init_ws(env, exports) != napi_ok || spkn_init_wstc(env, exports) != napi_ok ||
+      spkn_init_bg(env, exports) != napi_ok)
     return NULL;
   return exports;
 }

@@ -24,7 +24,7 @@ typedef struct spkn_call {
   int in_handler; /* called directly from the core: the handler's return ends the response */
   int is_hook;    /* a request-phase hook: continue() goes on with the pipeline */
   int continued;
-  int failed; /* fail() while called directly: the handler's return reports the failure */
+  int failed; /* fail() while called directly: the handler's return reports it (SPK_E*) */
 } spkn_call_t;
 
 static void end(spkn_call_t *c) {
@@ -67,7 +67,7 @@ static int call(spk_req_t *req, spk_res_t *res, spkn_route_t *r, int is_hook) {
     napi_close_handle_scope(env, hs);
     if (is_hook)
       return continued ? SPK_HOOK_CONTINUE : done ? SPK_HOOK_RESPOND : SPK_HOOK_ASYNC;
-    return failed ? SPK_EIO : done ? SPK_HANDLER_DONE : SPK_HANDLER_ASYNC;
+    return failed ? failed : done ? SPK_HANDLER_DONE : SPK_HANDLER_ASYNC;
   }
   if (!r->app->tsfn ||
       napi_call_threadsafe_function(r->app->tsfn, c, napi_tsfn_blocking) != napi_ok) {
@@ -153,6 +153,18 @@ void spkn_call_js(napi_env env, napi_value js_cb, void *context, void *data) {
   (void)context;
   if (*(int *)data == SPKN_KIND_RESHOOK) {
     spkn_rcall_js(env, js_cb, data);
+    return;
+  }
+  if (*(int *)data == SPKN_KIND_BG) {
+    spkn_bg_call_js(env, js_cb, data);
+    return;
+  }
+  if (*(int *)data == SPKN_KIND_WS) {
+    spkn_ws_call_js(env, js_cb, data);
+    return;
+  }
+  if (*(int *)data >= SPKN_KIND_DEP) {
+    spkn_di_call_js(env, js_cb, data);
     return;
   }
   spkn_call_t *c = data;
@@ -336,8 +348,9 @@ static napi_value js_proceed(napi_env env, napi_callback_info info) {
  * hooks, the handler's background tasks dropped (spk_res_fail; a negative return when the
  * handler was called directly). false when the response was already ended. */
 static napi_value js_fail(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], ret;
+  size_t argc = 2;
+  napi_value argv[2], ret;
+  int32_t code = SPK_EIO; /* fail(handle, code): SPK_EQUEUEFULL answers 503 */
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   spkn_call_t *c = argc >= 1 ? spkn_unwrap(env, argv[0], "fail: not a response handle") : NULL;
   if (!c) return NULL;
@@ -345,13 +358,43 @@ static napi_value js_fail(napi_env env, napi_callback_info info) {
     napi_get_boolean(env, false, &ret);
     return ret;
   }
+  if (argc >= 2 && (napi_get_value_int32(env, argv[1], &code) != napi_ok || code >= 0))
+    code = SPK_EIO;
   c->ended = 1;
   if (c->in_handler)
-    c->failed = 1;
+    c->failed = code;
   else
-    spk_res_fail(c->res, SPK_EIO);
+    spk_res_fail(c->res, code);
   napi_get_boolean(env, true, &ret);
   return ret;
+}
+
+/* hookSetHeader(handle, name, value): a request-phase hook sets a header of the eventual
+ * response (the core's `res` of the hook). */
+static napi_value js_hook_set_header(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  spkn_call_t *c = argc >= 3 ? spkn_unwrap(env, argv[0], "hookSetHeader: not a hook handle") : NULL;
+  if (!c) return NULL;
+  if (!c->is_hook || c->ended) {
+    napi_throw_error(env, "SPK_ESTATE", "setHeader: the hook has finished");
+    return NULL;
+  }
+  char name[256], value[4096];
+  size_t nl = 0, vl = 0;
+  if (napi_get_value_string_utf8(env, argv[1], name, sizeof(name), &nl) != napi_ok ||
+      napi_get_value_string_utf8(env, argv[2], value, sizeof(value), &vl) != napi_ok ||
+      nl >= sizeof(name) - 1 || vl >= sizeof(value) - 1 ||
+      spk_res_set_header(c->res, name, value) != SPK_OK)
+    napi_throw_type_error(env, "SPK_EINVAL", "setHeader: invalid header");
+  return NULL;
+}
+
+spk_req_t *spkn_handle_req(napi_env env, napi_value handle, spkn_app_t **app) {
+  spkn_call_t *c = spkn_unwrap(env, handle, "not a response handle");
+  if (c && app) *app = c->route->app;
+  return c && !c->ended ? c->req : NULL;
 }
 
 napi_status spkn_init_respond(napi_env env, napi_value exports) {
@@ -359,6 +402,7 @@ napi_status spkn_init_respond(napi_env env, napi_value exports) {
       {"respond", NULL, js_respond, NULL, NULL, NULL, napi_enumerable, NULL},
       {"proceed", NULL, js_proceed, NULL, NULL, NULL, napi_enumerable, NULL},
       {"fail", NULL, js_fail, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"hookSetHeader", NULL, js_hook_set_header, NULL, NULL, NULL, napi_enumerable, NULL},
       {"respondStream", NULL, js_respond_stream, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   return napi_define_properties(env, exports, sizeof(d) / sizeof(d[0]), d);

@@ -141,6 +141,16 @@ static spkn_rcall_t *active_call(napi_env env, napi_callback_info info, size_t *
   return c;
 }
 
+spk_req_t *spkn_rhandle_req(napi_env env, napi_value handle, spkn_app_t **app) {
+  spkn_rcall_t *c = spkn_unwrap(env, handle, "not a response-hook handle");
+  if (c && app) *app = c->route->app;
+  if (c && !c->active) {
+    napi_throw_error(env, "SPK_ESTATE", "the response hook has returned");
+    return NULL;
+  }
+  return c ? c->req : NULL;
+}
+
 static char *str_arg(napi_env env, napi_value v) {
   size_t len = 0;
   if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) return NULL;

@@ -224,6 +224,11 @@ static napi_value js_tc_send(napi_env env, napi_callback_info info) {
   return promise;
 }
 
+spk_test_client_t *spkn_tc_client(napi_env env, napi_value handle) {
+  spkn_tc_t *tc = spkn_unwrap(env, handle, "not a test client");
+  return tc ? tc->client : NULL;
+}
+
 napi_status spkn_init_testclient(napi_env env, napi_value exports) {
   napi_property_descriptor d[] = {
       {"testClient", NULL, js_tc_new, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -36,3 +36,25 @@ test('examples/node/app.mjs: todo API through TestClient and a live server', asy
     await server.close();
   }
 });
+
+test('examples/node/chat.mjs: dependencies, WebSockets with pub/sub, background tasks', async () => {
+  if (!existsSync(path.join(dir, 'node_modules', 'spikard')))
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: dir, stdio: 'ignore' });
+  const { createApp } = await import(path.join(dir, 'chat.mjs'));
+  const { TestClient } = await import(path.join(dir, 'node_modules', 'spikard', 'lib', 'index.js'));
+  const c = new TestClient(createApp());
+  const ws = await c.websocket('/chat?user=ann');
+  assert.deepEqual(await ws.receiveJson(), { joined: 'ann' });
+  let r = await c.post('/messages', { json: { text: 'hello' }, headers: { 'x-user': 'bob' } });
+  assert.deepEqual(r.json(), { user: 'bob', text: 'hello' });
+  assert.deepEqual(await ws.receiveJson(), { user: 'bob', text: 'hello' });
+  await ws.sendJson({ text: 'hi bob' });
+  assert.deepEqual(await ws.receiveJson(), { user: 'ann', text: 'hi bob' });
+  await ws.sendJson({ text: '' });
+  assert.deepEqual(await ws.receiveJson(), { error: 'Message validation failed' });
+  assert.equal((await c.post('/messages', { json: { text: '' } })).status, 422);
+  assert.deepEqual((await c.get('/messages')).json(), [{ user: 'bob', text: 'hello' }]);
+  for (let i = 0; i < 100 && (await c.get('/audit')).json().length === 0; i++) await new Promise((res) => setTimeout(res, 10));
+  assert.deepEqual((await c.get('/audit')).json(), ['bob posted']);
+  await ws.terminate();
+});

@@ -1,5 +1,6 @@
-// The fixture replay through the binding (test/fx/runner.mjs), through TestClient and over a
-// live server: the project's own testing_data must pass wherever the binding exposes the feature; the external suite is reported and held
+// The fixture replay through the binding (test/fx/runner.mjs, canned behaviours in
+// test/fx/canned.mjs), through TestClient and over a live server: every fixture of the
+// project's own testing_data must pass; the external suite is reported and held
 // to the floor measured when the replay landed. Per-category counts go to the test's
 // diagnostics (and to $SPK_NODE_FX_REPORT as JSON when set).
 import { test } from 'node:test';
@@ -29,7 +30,7 @@ test('own fixtures (testing_data) through TestClient: every runnable one passes'
   const r = await replay(own);
   const total = table(t, r);
   report.own = { ...total, categories: r.categories, skips: r.skips };
-  assert.ok(total.pass >= 524, `only ${total.pass} passed`);
+  assert.ok(total.pass >= 604 && total.skip === 0, `only ${total.pass} passed, ${total.skip} skipped`);
   assert.deepEqual(r.failures, []);
 });
 
@@ -37,7 +38,16 @@ test('own fixtures over a live server (node engine, real sockets): every runnabl
   const r = await replay(own, { live: true });
   const total = table(t, r);
   report.ownLive = { ...total, categories: r.categories };
-  assert.ok(total.pass >= 524, `only ${total.pass} passed`);
+  assert.ok(total.pass >= 604 && total.skip === 0, `only ${total.pass} passed, ${total.skip} skipped`);
+  assert.deepEqual(r.failures, []);
+});
+
+test('own realtime fixtures over the threads engine (handlers, hooks, factories, WebSocket events handed to JS)', async (t) => {
+  const categories = ['background', 'di', 'lifecycle_hooks', 'sse', 'streaming', 'websockets'];
+  const r = await replay(own, { live: 'threads', categories });
+  const total = table(t, r);
+  report.ownThreads = { ...total, categories: r.categories };
+  assert.ok(total.pass >= 80, `only ${total.pass} passed`);
   assert.deepEqual(r.failures, []);
 });
 
@@ -45,10 +55,11 @@ test('external fixtures through TestClient: reported, not below the floor', { sk
   const r = await replay(external);
   const total = table(t, r);
   report.external = { ...total, categories: r.categories, skips: r.skips, failures: r.failures };
-  // 277 at the time of writing; the failures are the C runner's on the same fixtures
+  // 315 at the time of writing (every di, lifecycle_hooks, background, sse, streaming and
+  // websockets fixture included); the failures are the C runner's on the same fixtures
   // (validation error type names, status codes the canned handler must produce), plus
   // status_codes/23, pending in the C runner (health check).
-  assert.ok(total.pass >= 277, `external: ${total.pass} passed, floor 277`);
+  assert.ok(total.pass >= 315, `external: ${total.pass} passed, floor 315`);
 });
 
 test.after(() => {

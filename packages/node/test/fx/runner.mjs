@@ -11,13 +11,19 @@ import { spawnSync } from 'node:child_process';
 import zlib from 'node:zlib';
 import net from 'node:net';
 import { Spikard, TestClient, TestResponse, Response } from '../../lib/index.js';
+import {
+  setupBackground, spawnFromBody, registerHooks, registerDependencies, streamHandler, asyncapiSse,
+  checkStream, isWsMessageFixture, registerWebSocket, memoryLink, socketLink, playSession, playMessages,
+  upgradeFor, messageChannel, jsonEqual,
+} from './canned.mjs';
 
 const PLACEHOLDER = { placeholder: true };
 const NOT_REST = ['graphql', 'protobuf', 'jsonrpc', 'asyncapi_schemas', 'openapi_schemas',
   'openrpc_schemas', 'schemas', 'sql_handlers'];
-const UNSUPPORTED_KEYS = ['background', 'streaming', 'sse', 'websocket'];
-const UNSUPPORTED_HANDLER = ['websocket', 'dependencies', 'handler_dependencies', 'route_overrides'];
-const UNSUPPORTED_MW = ['lifecycle_hooks'];
+const UNSUPPORTED_KEYS = [];
+const UNSUPPORTED_HANDLER = [];
+const UNSUPPORTED_MW = [];
+const RUNNER_PLAYED = ['body_limit', 'lifecycle_hooks']; // not app configuration (fx_mw.c)
 const RUNNER_ONLY = { rate_limit: ['warmup_requests', 'warmup_expect_status', 'sleep_ms_between'],
   request_timeout: ['sleep_ms'] };
 const MW_OWNED = ['access-control-', 'vary', 'content-encoding', 'ratelimit', 'x-ratelimit',
@@ -32,7 +38,9 @@ export function loadFixtures(dir) {
       if (!f.endsWith('.json') || f.startsWith('00-') || f === 'schema.json') continue;
       try {
         const fx = JSON.parse(readFileSync(path.join(d, f), 'utf8'));
-        if (fx && fx.expected_response) out.push({ id: `${cat}/${f.replace(/\.json$/, '')}`, category: cat, fx });
+        if (fx && typeof fx === 'object') fx.__file = path.join(d, f);
+        if (fx && (fx.expected_response || isWsMessageFixture(fx, cat) || asyncapiSse(fx)))
+          out.push({ id: `${cat}/${f.replace(/\.json$/, '')}`, category: cat, fx });
       } catch { /* not a fixture */ }
     }
   }
@@ -54,6 +62,7 @@ function expand(v) {
 
 function skipReason(fx, category) {
   if (NOT_REST.includes(category)) return 'not REST';
+  if (isWsMessageFixture(fx, category)) { fx.__wsMessage = true; return null; }
   for (const k of UNSUPPORTED_KEYS) if (fx[k]) return k;
   const h = fx.handler || {};
   for (const k of UNSUPPORTED_HANDLER) if (h[k] != null) return `handler.${k}`;
@@ -99,6 +108,7 @@ function makeReply(fx) {
   const owned = (name) => {
     const n = name.toLowerCase();
     if (['content-length', 'transfer-encoding', 'connection', 'date'].includes(n)) return true;
+    if (mw?.lifecycle_hooks && n !== 'content-type') return true; // a hook's to produce
     if (!mw && !h.cors && h.compression === undefined) return false;
     const rid = mw?.request_id;
     if (rid && typeof rid === 'object' && n === String(rid.header || 'x-request-id').toLowerCase()) return true;
@@ -153,7 +163,7 @@ function staticMounts(mounts, tmpdirs) {
 function appConfig(mw, tmpdirs) {
   const out = {};
   for (const [k, v] of Object.entries(mw || {})) {
-    if (k === 'body_limit' || UNSUPPORTED_MW.includes(k)) continue;
+    if (RUNNER_PLAYED.includes(k) || UNSUPPORTED_MW.includes(k)) continue;
     if (k === 'static_files') { out[k] = staticMounts(v, tmpdirs); continue; }
     if (RUNNER_ONLY[k] && v && typeof v === 'object') {
       const c = { ...v };
@@ -167,6 +177,11 @@ function appConfig(mw, tmpdirs) {
 }
 
 function buildApp(fx, tmpdirs) {
+  if (fx.__wsMessage) { // no request: a WebSocket route on its channel
+    const app = new Spikard();
+    registerWebSocket(fx, app, null);
+    return { app };
+  }
   const h = fx.handler || {};
   const mw = h.middleware;
   const app = new Spikard();
@@ -181,11 +196,14 @@ function buildApp(fx, tmpdirs) {
   const method = h.method || reqMethod;
   const reply = makeReply(fx);
   const sleepMs = mw?.request_timeout?.sleep_ms;
-  const handler = async () => {
+  const st = setupBackground(fx, app);
+  registerHooks(fx, app, st);
+  const handler = streamHandler(fx, reply) ?? (async (req) => {
+    spawnFromBody(st, req); // the handler's tasks first: a full queue fails the request (503)
     if (h.raises) throw new Error(String(h.raises));
     if (sleepMs > 0) await sleep(sleepMs);
     return reply;
-  };
+  });
   const meta = { method, path: route };
   if (h.parameters) meta.parameters = h.parameters;
   if (h.body_schema != null) meta.request_schema = h.body_schema;
@@ -195,13 +213,18 @@ function buildApp(fx, tmpdirs) {
   if (mw?.body_limit) rmw.body_limit = mw.body_limit;
   if (h.compression !== undefined) rmw.compression = h.compression;
   if (Object.keys(rmw).length) meta.middleware = rmw;
-  if (mw?.static_files) return app; // the mount answers; no route (fx_app.c)
+  registerDependencies(fx, app, meta, st);
+  if (mw?.static_files) return { app, st }; // the mount answers; no route (fx_app.c)
+  if (h.websocket) {
+    registerWebSocket(fx, app, route);
+    return { app, st };
+  }
   app.addRoute(meta, handler);
   const coreAnswers = (reqMethod === 'HEAD' && method === 'GET') || reqMethod === 'OPTIONS';
   if (reqMethod !== method && fx.expected_response.status_code < 400 && !coreAnswers) {
     try { app.addRoute({ ...meta, method: reqMethod }, handler); } catch (e) { if (!/EEXIST/.test(e.code)) throw e; }
   }
-  return app;
+  return { app, st };
 }
 
 // ---- the request as bytes (fx_request.c) ----
@@ -374,6 +397,7 @@ function compare(fx, res) {
   }
   const eb = exp.body;
   if (eb === undefined || eb === null) return null;
+  if (fx.streaming) return null; // the chunks are the truth (checkStream); an external body is an escaped rendering
   if ((fx.request.method || 'GET') === 'HEAD') return null; /* no body to compare */
   let text;
   try { text = decoded(res).toString('utf8'); } catch (e) { return `body: ${e.message}`; }
@@ -472,42 +496,123 @@ function sendLive(port, bytes, isHead) {
   });
 }
 
+// A JSON value against a JSON Schema through the core's validator (a body contract).
+async function coreValidates(schema, value) {
+  const app = new Spikard();
+  app.post('/v', { body: schema }, () => 'ok');
+  const r = await new TestClient(app).post('/v', { json: value });
+  return r.status === 200;
+}
+
+// The background state: drained by the test client in C; here polled until it matches.
+async function checkBackground(fx, send) {
+  const sec = fx.background;
+  const bytes = Buffer.from(`GET ${sec.state_path} HTTP/1.1\r\nHost: localhost\r\n\r\n`);
+  await sleep(20);
+  let last = '';
+  for (let t = 0; t < 3000; t += 20) {
+    const r = await send(bytes);
+    if (r.status !== 200) return `background: GET state answered ${r.status}`;
+    let got;
+    try { got = JSON.parse(r.text())[sec.state_key]; } catch { return 'background: the state is not JSON'; }
+    if (jsonEqual(got, sec.expected_state)) {
+      if (!(Array.isArray(got) && got.length === 0)) return null;
+      if (t >= 100) return null; // an empty state stays empty for a while
+    }
+    last = r.text();
+    await sleep(20);
+  }
+  return `background: state ${last.slice(0, 200)}, expected ${JSON.stringify(sec.expected_state).slice(0, 200)}`;
+}
+
+async function runBefore(fx, send) {
+  const list = fx.background?.before;
+  if (!Array.isArray(list)) return null;
+  for (let i = 0; i < list.length; i++) {
+    const item = list[i];
+    if (!item?.request || typeof item.request !== 'object') return `background.before[${i}]: no request`;
+    const r = await send(requestBytes({ ...fx, request: item.request }));
+    if (Number.isInteger(item.expect_status) && r.status !== item.expect_status)
+      return `background.before[${i}]: status ${r.status}, expected ${item.expect_status}`;
+  }
+  return null;
+}
+
+async function runWebSocket(fx, app, live) {
+  let server, link = null, response;
+  try {
+    const bytes = fx.__wsMessage ? upgradeFor(messageChannel(fx)) : requestBytes(fx);
+    if (live) {
+      server = await app.listen({ port: 0, engine: typeof live === 'string' ? live : 'node' });
+      ({ response, link } = await socketLink(server.port, bytes));
+    } else {
+      const r = await new TestClient(app).websocketRaw(bytes);
+      response = r.response;
+      link = r.ws ? memoryLink(r.ws) : null;
+    }
+    if (fx.__wsMessage) {
+      if (response.status !== 101) return { result: 'fail', why: `handshake answered ${response.status}` };
+      const w = await playMessages(fx, link);
+      return w ? { result: 'fail', why: w } : { result: 'pass' };
+    }
+    const w = compare(fx, response) ?? (response.status === 101 ? await playSession(fx, link) : null);
+    return w ? { result: 'fail', why: w } : { result: 'pass' };
+  } catch (e) {
+    return { result: 'fail', why: `websocket: ${e.message}` };
+  } finally {
+    await link?.close();
+    if (server) await server.close();
+  }
+}
+
 async function runBuilt(fx, tmpdirs, live) {
   let app;
-  try { app = buildApp(fx, tmpdirs); } catch (e) { return { result: 'fail', why: `build: ${e.message}` }; }
+  try { ({ app } = buildApp(fx, tmpdirs)); } catch (e) { return { result: 'fail', why: `build: ${e.message}` }; }
+  if (fx.__wsMessage || fx.handler?.websocket) return runWebSocket(fx, app, live);
   let send, server;
   const isHead = (fx.request.method || 'GET') === 'HEAD';
   if (live) {
-    server = await app.listen({ port: 0 });
-    send = (b) => sendLive(server.port, b, isHead);
+    server = await app.listen({ port: 0, engine: typeof live === 'string' ? live : 'node' });
+    send = (b, head = isHead) => sendLive(server.port, b, head);
   } else {
     const client = new TestClient(app);
     send = (b) => client.raw(b);
   }
-  let res;
+  let res, w;
   try {
+    w = await runBefore(fx, (b) => send(b, false));
     const rl = fx.handler?.middleware?.rate_limit;
-    if (rl?.warmup_requests) {
+    if (!w && rl?.warmup_requests) {
       for (let i = 0; i < rl.warmup_requests; i++) await send(requestBytes(fx));
       if (rl.sleep_ms_between) await sleep(rl.sleep_ms_between);
     }
-    res = await send(requestBytes(fx));
+    if (!w) res = await send(requestBytes(fx));
+    if (!w) w = compare(fx, res) ?? checkStream(fx, { headers: res.headers, body: decoded(res) });
+    if (!w && fx.__asyncapi && fx.schema) {
+      for (let i = 0; i < fx.examples.length && !w; i++)
+        if (!(await coreValidates(fx.schema, fx.examples[i]))) w = `event ${i}: data does not match the message schema`;
+    }
+    if (!w && fx.background) w = await checkBackground(fx, (b) => send(b, false));
   } catch (e) {
-    return { result: 'fail', why: `send: ${e.message}` };
+    w = `send: ${e.message}`;
   } finally {
     if (server) await server.close();
   }
-  const w = compare(fx, res);
   return w ? { result: 'fail', why: w } : { result: 'pass' };
 }
 
-/** Replays every fixture of `dir` (TestClient, or a live `node`-engine server with `live`): {categories: {cat: {pass, fail, skip}}, failures: [{id, why}]} */
-export async function replay(dir, { only, live = false } = {}) {
+/**
+ * Replays every fixture of `dir` (TestClient, or a live server with `live`: true for the `node`
+ * engine, or an engine name), optionally only `categories`:
+ * {categories: {cat: {pass, fail, skip}}, failures: [{id, why}]}
+ */
+export async function replay(dir, { only, live = false, categories: onlyCategories } = {}) {
   const categories = {};
   const failures = [];
   const skips = {};
   for (const entry of loadFixtures(dir)) {
     if (only && !entry.id.includes(only)) continue;
+    if (onlyCategories && !onlyCategories.includes(entry.category)) continue;
     const c = (categories[entry.category] ??= { pass: 0, fail: 0, skip: 0 });
     const r = await runOne(entry, live);
     c[r.result]++;
