@@ -44,7 +44,8 @@ run() {
     [ "$wl" = big ] && url="http://127.0.0.1:$port/big"
     taskset -c 1 wrk -t1 -c"$CONNS" -d1s $( [ "$wl" = post ] && echo "-s $here/post.lua") "$url" >/dev/null 2>&1 || true
     local c0; c0=$(cpu_ticks "$pid")
-    local out; out=$(taskset -c 1 wrk "${args[@]}" "$url")
+    local out; out=$(taskset -c 1 wrk "${args[@]}" "$url") || {
+      echo "$name $wl: wrk failed; the server said:" >&2; cat "$work/out" >&2; exit 1; }
     local c1; c1=$(cpu_ticks "$pid")
     local rps; rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
     local non2xx; non2xx=$(echo "$out" | awk '/Non-2xx/ {print $NF}')

@@ -78,6 +78,19 @@ test('TestClient: lazy body, string bodies of every size', async () => {
     [['X-One', 'café'], ['X-Empty', ''], ['X-Two', 'a'], ['x-two', 'b']]);
 });
 
+test('threads engine: lazy body, string bodies of every size', async () => {
+  const server = await makeApp().listen({ port: 0, engine: 'threads', workers: 2 });
+  try {
+    await checkAll(async (method, path, body, type) => {
+      const res = await fetch(`http://127.0.0.1:${server.port}${path}`,
+        { method, body, headers: type ? { 'content-type': type } : {} });
+      return { status: res.status, body: await res.text() };
+    });
+  } finally {
+    await server.close();
+  }
+});
+
 test('live server on Node\'s loop: lazy body, header fields as sent', async () => {
   const server = await makeApp().listen({ port: 0 });
   try {
