@@ -187,13 +187,22 @@ static napi_value headers_packed(napi_env env, spk_req_t *req) {
  * properties set from C, each interning its key. The plain object is the fallback.
  * `lazy_body`: a response handle passed in place of the body, which JS then fetches with
  * requestBody(handle) when it is read (route handlers, see spkn_call_t.body_lazy). */
+/* A failed build leaves no pending JS exception behind (the callers answer 500 and go on). */
+static napi_value build_failed(napi_env env) {
+  bool pending = false;
+  napi_value exc;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && pending)
+    napi_get_and_clear_last_exception(env, &exc);
+  return NULL;
+}
+
 static napi_value build_request(napi_env env, spk_req_t *req, napi_value lazy_body) {
   napi_value ctor = spkn_env_request_class(env);
   spk_str_t b = spk_req_body(req);
   napi_value body = lazy_body;
   if (!ctor || !body) {
     if (napi_create_buffer_copy(env, b.len, b.len ? b.ptr : "", NULL, &body) != napi_ok)
-      return NULL;
+      return build_failed(env);
   }
   if (ctor) {
     napi_value o, argv[11] = {
@@ -210,12 +219,12 @@ static napi_value build_request(napi_env env, spk_req_t *req, napi_value lazy_bo
         body,
     };
     for (size_t i = 0; i < 11; i++)
-      if (!argv[i]) return NULL;
-    if (napi_new_instance(env, ctor, 11, argv, &o) != napi_ok) return NULL;
+      if (!argv[i]) return build_failed(env);
+    if (napi_new_instance(env, ctor, 11, argv, &o) != napi_ok) return build_failed(env);
     return o;
   }
   napi_value o;
-  if (napi_create_object(env, &o) != napi_ok) return NULL;
+  if (napi_create_object(env, &o) != napi_ok) return build_failed(env);
   set(env, o, "method", str(env, spk_req_method_str(req)));
   set(env, o, "path", str(env, spk_req_path(req)));
   set(env, o, "rawPath", str(env, spk_req_raw_path(req)));

@@ -109,3 +109,24 @@ test('live server on Node\'s loop: lazy body, header fields as sent', async () =
     await server.close();
   }
 });
+
+test('a request that cannot be built is a 500 and leaves no pending exception', async () => {
+  const { native } = await import('../lib/native.js');
+  const { RawRequest } = await import('../lib/raw.js');
+  const app = new Spikard();
+  app.get('/x', () => 'x');
+  const c = new TestClient(app);
+  native.setRequestClass(class { constructor() { throw new Error('no request'); } });
+  try {
+    assert.equal((await c.get('/x')).status, 500);
+    const server = await app.listen({ port: 0 });
+    try {
+      assert.equal((await fetch(`http://127.0.0.1:${server.port}/x`)).status, 500);
+    } finally {
+      await server.close();
+    }
+  } finally {
+    native.setRequestClass(RawRequest);
+  }
+  assert.equal((await c.get('/x')).text(), 'x');
+});
