@@ -160,8 +160,8 @@ static napi_value headers_packed(napi_env env, spk_req_t *req) {
   size_t n = spk_req_header_count(req), total = 0;
   for (size_t i = 0; i < n; i++) {
     spk_str_t k, v;
-    if (spk_req_header_at(req, i, &k, &v) != SPK_OK || memchr(k.ptr, 0, k.len) ||
-        memchr(v.ptr, 0, v.len))
+    if (spk_req_header_at(req, i, &k, &v) != SPK_OK || (k.len && memchr(k.ptr, 0, k.len)) ||
+        (v.len && memchr(v.ptr, 0, v.len)))
       return pairs(env, req, n, header_at);
     total += k.len + v.len + 2;
   }
@@ -172,10 +172,10 @@ static napi_value headers_packed(napi_env env, spk_req_t *req) {
   for (size_t i = 0; i < n; i++) {
     spk_str_t k, v;
     spk_req_header_at(req, i, &k, &v);
-    memcpy(buf + o, k.ptr, k.len);
+    if (k.len) memcpy(buf + o, k.ptr, k.len);
     o += k.len;
     buf[o++] = '\0';
-    memcpy(buf + o, v.ptr, v.len);
+    if (v.len) memcpy(buf + o, v.ptr, v.len);
     o += v.len;
     buf[o++] = '\0';
   }
