@@ -84,3 +84,25 @@ for (const mode of ['module', 'commonjs']) {
       });
     });
 }
+
+test('the packed tarball (npm pack) installs and loads in both forms', () => {
+  // A copy, not a link: only what package.json "files" lists reaches the user.
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'spikard-pack-'));
+  try {
+    const out = execFileSync('npm', ['pack', '--pack-destination', dir, '--loglevel=error'],
+      { cwd: pkg, encoding: 'utf8', timeout: 120000 });
+    const tgz = path.join(dir, out.trim().split('\n').pop());
+    writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'spikard-pack-check', private: true }));
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', tgz],
+      { cwd: dir, stdio: 'ignore', timeout: 120000 });
+    assert.ok(existsSync(path.join(dir, 'node_modules', 'spikard', 'dist', 'index.cjs')));
+    for (const main of ['main.cjs', 'main.mjs']) {
+      cpSync(path.join(src, main), path.join(dir, main));
+      const got = run(main, dir);
+      assert.match(got.resolved, new RegExp(`node_modules[\\\\/]spikard[\\\\/]${main === 'main.cjs' ? 'dist' : 'lib'}`));
+      assert.equal(got.status, 200);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
