@@ -6,10 +6,14 @@
 # the run, from /proc). Not part of make test. Writes bench/results/node.md.
 #
 #   bench/node/run.sh      ROUNDS=3 SECS=5 CONNS=64 SPIKARD_NODE_ADDON=build-release/node/spikard.node
+#   SERVERS="spikard-node fastify" WORKLOADS="big post" OUT=/tmp/x.md bench/node/run.sh   (a subset)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 ROUNDS="${ROUNDS:-3}"; SECS="${SECS:-5}"; CONNS="${CONNS:-64}"
+SERVERS="${SERVERS:-spikard-node spikard-threads node-http fastify hono express}"
+WORKLOADS="${WORKLOADS:-get big post}"
+OUT="${OUT:-$root/bench/results/node.md}"
 if [ -z "${SPIKARD_NODE_ADDON:-}" ]; then
   cmake -S "$root" -B "$root/build-release" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSPK_TESTS=OFF >/dev/null
   cmake --build "$root/build-release" --target spikard_node -j2 >/dev/null
@@ -33,14 +37,15 @@ run() {
     [ -n "$port" ] && break; sleep 0.1
   done
   [ -n "$port" ] || { cat "$work/out"; exit 1; }
-  for wl in get big post; do
+  for wl in $WORKLOADS; do
     local args=(-t1 -c"$CONNS" -d"${SECS}s")
     local url="http://127.0.0.1:$port/json"
     [ "$wl" = post ] && { args+=(-s "$here/post.lua"); url="http://127.0.0.1:$port/items"; }
     [ "$wl" = big ] && url="http://127.0.0.1:$port/big"
     taskset -c 1 wrk -t1 -c"$CONNS" -d1s $( [ "$wl" = post ] && echo "-s $here/post.lua") "$url" >/dev/null 2>&1 || true
     local c0; c0=$(cpu_ticks "$pid")
-    local out; out=$(taskset -c 1 wrk "${args[@]}" "$url")
+    local out; out=$(taskset -c 1 wrk "${args[@]}" "$url") || {
+      echo "$name $wl: wrk failed; the server said:" >&2; cat "$work/out" >&2; exit 1; }
     local c1; c1=$(cpu_ticks "$pid")
     local rps; rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
     local non2xx; non2xx=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
@@ -53,15 +58,23 @@ run() {
 }
 
 for r in $(seq "$ROUNDS"); do
-  run spikard-node spikard_server.mjs ENGINE=node
-  run spikard-threads spikard_server.mjs ENGINE=threads
-  run node-http http_server.mjs
-  run fastify fastify_server.mjs
-  run hono hono_server.mjs
-  run express express_server.mjs
+  for srv in $SERVERS; do
+    case "$srv" in
+      spikard-node) run spikard-node spikard_server.mjs ENGINE=node ;;
+      spikard-threads) run spikard-threads spikard_server.mjs ENGINE=threads ;;
+      # BASE_LIB / BASE_ADDON: a saved copy of lib/ and the addon (before a change), same run.
+      spikard-base) run spikard-base spikard_server.mjs ENGINE=node SPIKARD_LIB="$BASE_LIB" \
+                      SPIKARD_NODE_ADDON="$BASE_ADDON" ;;
+      node-http) run node-http http_server.mjs ;;
+      fastify) run fastify fastify_server.mjs ;;
+      hono) run hono hono_server.mjs ;;
+      express) run express express_server.mjs ;;
+      *) echo "unknown server $srv" >&2; exit 2 ;;
+    esac
+  done
 done
 
-mkdir -p "$root/bench/results"
+mkdir -p "$(dirname "$OUT")"
 {
   echo "# Spikard-Node vs node:http, fastify, hono and express"
   echo
@@ -77,12 +90,13 @@ for line in open(sys.argv[1]):
     n, wl, rps, per = line.split()
     rows[(n, wl)].append((float(rps), float(per)))
 med = lambda xs, i: statistics.median(x[i] for x in xs)
-for n in ["spikard-node", "spikard-threads", "node-http", "fastify", "hono", "express"]:
+for n in ["spikard-node", "spikard-base", "spikard-threads", "node-http", "fastify", "hono", "express"]:
     cells = []
     for wl in ["get", "big", "post"]:
         xs = rows[(n, wl)]
-        cells += [f"{med(xs,0):,.0f}", f"{med(xs,1):,.0f}"]
-    print(f"| {n} | " + " | ".join(cells) + " |")
+        cells += [f"{med(xs,0):,.0f}", f"{med(xs,1):,.0f}"] if xs else ["–", "–"]
+    if any(rows[(n, wl)] for wl in ["get", "big", "post"]):
+        print(f"| {n} | " + " | ".join(cells) + " |")
 PY
-} > "$root/bench/results/node.md"
-cat "$root/bench/results/node.md"
+} > "$OUT"
+cat "$OUT"

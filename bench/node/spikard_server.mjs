@@ -1,6 +1,7 @@
 // Spikard-Node peer: GET /json and a validated POST /items (the core validates the body).
 // ENGINE=node (default: Node's loop, no thread hop) or ENGINE=threads.
-import { Spikard } from '../../packages/node/lib/index.js';
+// SPIKARD_LIB: another copy of lib/index.js (run.sh's spikard-base row: before/after in one run).
+const { Spikard } = await import(process.env.SPIKARD_LIB || '../../packages/node/lib/index.js');
 
 import { big } from './payload.mjs';
 

@@ -1,4 +1,5 @@
 import { HttpError } from './response.js';
+import './raw.js'; // registers the constructor the addon builds requests with
 
 // The request a handler receives. Built from the addon's flat arrays; everything is decoded
 // lazily, once. Where the route declared parameter or body schemas, the values are the core's

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the addon offline (no downloads: Node's headers come from /usr/include/node) into
-# packages/node/build/spikard.node, and installs the npm dev dependencies. Uses the repository's
+# packages/node/build/spikard.node, installs the npm dev dependencies and generates the CommonJS
+# build (dist/index.cjs, dist/index.d.cts) from the ESM sources. Uses the repository's
 # CMake build (target spikard_node) in packages/node/build/cmake unless SPK_BUILD_DIR names an
 # existing build directory.
 set -euo pipefail
@@ -13,5 +14,5 @@ fi
 cmake --build "$bdir" --target spikard_node -j"${JOBS:-2}"
 mkdir -p "$pkg/build"
 cp "$bdir/node/spikard.node" "$pkg/build/spikard.node"
-(cd "$pkg" && npm install --no-audit --no-fund --prefer-offline >/dev/null)
+"$pkg/scripts/deps.sh"   # npm dev dependencies, then the CommonJS build (dist/)
 echo "built $pkg/build/spikard.node"

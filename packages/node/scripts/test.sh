@@ -1,13 +1,11 @@
 #!/usr/bin/env bash
-# ctest entry (node/test): the package's npm dev dependencies on first use, then node --test on
-# test/. SPIKARD_NODE_ADDON names the addon under test (CMake passes the build's). An addon
-# built with sanitizers needs the ASan runtime preloaded into node.
+# ctest entry (node/test): the package's npm dev dependencies and CommonJS build when stale,
+# then node --test on test/. SPIKARD_NODE_ADDON names the addon under test (CMake passes the
+# build's). An addon built with sanitizers needs the ASan runtime preloaded into node.
 set -euo pipefail
 pkg="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$pkg"
-if [ ! -d node_modules/zod ] || [ ! -d node_modules/typescript ]; then
-  npm install --no-audit --no-fund --prefer-offline >/dev/null
-fi
+scripts/deps.sh   # npm dev dependencies when stale, dist/ (CommonJS) when lib/ changed
 addon="${SPIKARD_NODE_ADDON:-$pkg/build/spikard.node}"
 # grep reads all of ldd's output: with -q it would exit at the first match, ldd could die of
 # SIGPIPE, and pipefail would then make the test false (the preload silently skipped).

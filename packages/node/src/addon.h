@@ -48,6 +48,11 @@ int spkn_check(napi_env env, napi_status st, const char *what);
 
 /* 1 while the environment is being torn down (no JS will run again). */
 int spkn_env_closing(napi_env env);
+/* lib/raw.js's request constructor (setRequestClass), or NULL before it registered. */
+napi_value spkn_env_request_class(napi_env env);
+/* The environment's scratch buffer, grown to at least `need` bytes; *cap is its size. JS thread
+ * only; valid until the next call. NULL when out of memory. */
+char *spkn_env_scratch(napi_env env, size_t need, size_t *cap);
 
 /* Module parts: each adds its functions to `exports`. */
 napi_status spkn_init_app(napi_env env, napi_value exports);

@@ -25,9 +25,26 @@ typedef struct spkn_call {
   int is_hook;    /* a request-phase hook: continue() goes on with the pipeline */
   int continued;
   int failed; /* fail() while called directly: the handler's return reports it (SPK_E*) */
+  /* The body crosses to JS only when read (requestBody): a validated JSON route reads the
+   * core's validated value and never needs the bytes as a Buffer. The exchange may be gone
+   * once answered, so the bytes are copied here at that moment if JS has not taken them. */
+  int body_lazy;
+  int body_saved;
+  char *body_copy;
+  size_t body_len;
 } spkn_call_t;
 
+static void save_body(spkn_call_t *c) {
+  if (!c->body_lazy || c->body_saved) return;
+  spk_str_t b = spk_req_body(c->req);
+  c->body_saved = 1;
+  c->body_copy = b.len ? malloc(b.len) : NULL;
+  c->body_len = c->body_copy ? b.len : 0;
+  if (c->body_copy) memcpy(c->body_copy, b.ptr, b.len);
+}
+
 static void end(spkn_call_t *c) {
+  save_body(c);
   c->ended = 1;
   if (!c->in_handler) spk_res_end(c->res);
 }
@@ -87,11 +104,8 @@ int spkn_hook_handler(spk_req_t *req, spk_res_t *res, void *user_data) {
   return call(req, res, user_data, 1);
 }
 
-static napi_value str(napi_env env, spk_str_t s) {
-  napi_value v;
-  if (napi_create_string_utf8(env, s.ptr ? s.ptr : "", s.len, &v) != napi_ok) return NULL;
-  return v;
-}
+static napi_value text(napi_env env, const char *p, size_t len);
+static napi_value str(napi_env env, spk_str_t s) { return text(env, s.ptr, s.len); }
 
 static void set(napi_env env, napi_value obj, const char *key, napi_value v) {
   if (v) napi_set_named_property(env, obj, key, v);
@@ -119,11 +133,98 @@ static napi_value pairs(napi_env env, spk_req_t *req, size_t count, pair_at_fn a
   return arr;
 }
 
-/* The request as a plain object; JS wraps it (lib/request.js). Flat [n0, v0, n1, v1, ...]
- * arrays keep the crossing cheap and the order of repeated names. */
-napi_value spkn_build_request(napi_env env, spk_req_t *req) {
-  napi_value o, body;
-  if (napi_create_object(env, &o) != napi_ok) return NULL;
+/* Strings from request bytes: pure ASCII (the common case) skips UTF-8 decoding. */
+static napi_value text(napi_env env, const char *p, size_t len) {
+  napi_value v;
+  size_t i = 0;
+  if (!p) p = "";
+  while (i < len && !((unsigned char)p[i] & 0x80)) i++;
+  napi_status st = i == len ? napi_create_string_latin1(env, p, len, &v)
+                            : napi_create_string_utf8(env, p, len, &v);
+  return st == napi_ok ? v : NULL;
+}
+
+static napi_value stext(napi_env env, spk_str_t s) { return text(env, s.ptr, s.len); }
+
+/* A flat pair list, or null when empty (lib/raw.js turns null into []). */
+static napi_value pairs_or_null(napi_env env, spk_req_t *req, size_t count, pair_at_fn at) {
+  napi_value v;
+  if (count == 0) return napi_get_null(env, &v) == napi_ok ? v : NULL;
+  return pairs(env, req, count, at);
+}
+
+/* The header fields as one string "n0\0v0\0n1\0v1…", split by lib/raw.js on first use: one
+ * string crosses instead of two per field. A field holding a NUL (the parser refuses them, but
+ * the encoding must never be ambiguous) falls back to the flat array. */
+static napi_value headers_packed(napi_env env, spk_req_t *req) {
+  size_t n = spk_req_header_count(req), total = 0;
+  for (size_t i = 0; i < n; i++) {
+    spk_str_t k, v;
+    if (spk_req_header_at(req, i, &k, &v) != SPK_OK || (k.len && memchr(k.ptr, 0, k.len)) ||
+        (v.len && memchr(v.ptr, 0, v.len)))
+      return pairs(env, req, n, header_at);
+    total += k.len + v.len + 2;
+  }
+  if (n == 0) return text(env, "", 0);
+  size_t cap = 0, o = 0;
+  char *buf = spkn_env_scratch(env, total, &cap);
+  if (!buf) return pairs(env, req, n, header_at);
+  for (size_t i = 0; i < n; i++) {
+    spk_str_t k, v;
+    spk_req_header_at(req, i, &k, &v);
+    if (k.len) memcpy(buf + o, k.ptr, k.len);
+    o += k.len;
+    buf[o++] = '\0';
+    if (v.len) memcpy(buf + o, v.ptr, v.len);
+    o += v.len;
+    buf[o++] = '\0';
+  }
+  return text(env, buf, o - 1); /* no trailing separator */
+}
+
+/* The request for JS. With lib/raw.js loaded (always, through lib/request.js) one constructor
+ * call with positional parts: the object gets its shape in JS instead of eleven named
+ * properties set from C, each interning its key. The plain object is the fallback.
+ * `lazy_body`: a response handle passed in place of the body, which JS then fetches with
+ * requestBody(handle) when it is read (route handlers, see spkn_call_t.body_lazy). */
+/* A failed build leaves no pending JS exception behind (the callers answer 500 and go on). */
+static napi_value build_failed(napi_env env) {
+  bool pending = false;
+  napi_value exc;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && pending)
+    napi_get_and_clear_last_exception(env, &exc);
+  return NULL;
+}
+
+static napi_value build_request(napi_env env, spk_req_t *req, napi_value lazy_body) {
+  napi_value ctor = spkn_env_request_class(env);
+  spk_str_t b = spk_req_body(req);
+  napi_value body = lazy_body;
+  if (!ctor || !body) {
+    if (napi_create_buffer_copy(env, b.len, b.len ? b.ptr : "", NULL, &body) != napi_ok)
+      return build_failed(env);
+  }
+  if (ctor) {
+    napi_value o, argv[11] = {
+        stext(env, spk_req_method_str(req)),
+        stext(env, spk_req_path(req)),
+        stext(env, spk_req_raw_path(req)),
+        stext(env, spk_req_query_string(req)),
+        pairs_or_null(env, req, spk_req_param_count(req), param_at),
+        pairs_or_null(env, req, spk_req_query_count(req), spk_req_query_at),
+        headers_packed(env, req),
+        pairs_or_null(env, req, spk_req_cookie_count(req), spk_req_cookie_at),
+        stext(env, spk_req_validated(req)),
+        stext(env, spk_req_remote_addr(req)),
+        body,
+    };
+    for (size_t i = 0; i < 11; i++)
+      if (!argv[i]) return build_failed(env);
+    if (napi_new_instance(env, ctor, 11, argv, &o) != napi_ok) return build_failed(env);
+    return o;
+  }
+  napi_value o;
+  if (napi_create_object(env, &o) != napi_ok) return build_failed(env);
   set(env, o, "method", str(env, spk_req_method_str(req)));
   set(env, o, "path", str(env, spk_req_path(req)));
   set(env, o, "rawPath", str(env, spk_req_raw_path(req)));
@@ -134,11 +235,11 @@ napi_value spkn_build_request(napi_env env, spk_req_t *req) {
   set(env, o, "cookies", pairs(env, req, spk_req_cookie_count(req), spk_req_cookie_at));
   set(env, o, "validated", str(env, spk_req_validated(req)));
   set(env, o, "ip", str(env, spk_req_remote_addr(req)));
-  spk_str_t b = spk_req_body(req);
-  if (napi_create_buffer_copy(env, b.len, b.len ? b.ptr : "", NULL, &body) == napi_ok)
-    set(env, o, "body", body);
+  set(env, o, "body", body);
   return o;
 }
+
+napi_value spkn_build_request(napi_env env, spk_req_t *req) { return build_request(env, req, NULL); }
 
 static void call_finalize(napi_env env, void *data, void *hint) {
   (void)env;
@@ -146,6 +247,7 @@ static void call_finalize(napi_env env, void *data, void *hint) {
   spkn_call_t *c = data;
   end_problem(c, 500, "internal-server-error", "Internal Server Error",
               "the handler never answered");
+  free(c->body_copy);
   free(c);
 }
 
@@ -188,21 +290,44 @@ void spkn_call_js(napi_env env, napi_value js_cb, void *context, void *data) {
 static void dispatch(napi_env env, napi_value js_cb, spkn_call_t *c) {
   napi_value argv[3], undef, result;
   napi_get_undefined(env, &undef);
-  argv[1] = spkn_build_request(env, c->req);
-  if (!argv[1] || napi_create_uint32(env, c->route->index, &argv[0]) != napi_ok ||
+  if (napi_create_uint32(env, c->route->index, &argv[0]) != napi_ok ||
       spkn_wrap(env, c, call_finalize, &argv[2]) != napi_ok) {
     end_problem(c, 500, "internal-server-error", "Internal Server Error",
                 "could not build the request object");
     free(c);
     return;
   }
-  /* From here the handle owns `c` (freed by its finalizer). */
+  /* From here the handle owns `c` (freed by its finalizer). A hook's body stays eager: the
+   * lazy copy is taken at the answer, and a hook may run before the body is complete. */
+  c->body_lazy = !c->is_hook && spkn_env_request_class(env) != NULL;
+  argv[1] = build_request(env, c->req, c->body_lazy ? argv[2] : NULL);
+  if (!argv[1]) {
+    c->body_lazy = 0;
+    end_problem(c, 500, "internal-server-error", "Internal Server Error",
+                "could not build the request object");
+    return;
+  }
   if (napi_call_function(env, undef, js_cb, 3, argv, &result) != napi_ok) {
     napi_value exc;
     napi_get_and_clear_last_exception(env, &exc);
     end_problem(c, 500, "internal-server-error", "Internal Server Error",
                 "the dispatcher threw");
   }
+}
+
+/* A JS string's UTF-8 bytes in the environment's scratch buffer, in one pass when they fit
+ * (the usual case: no separate length pass, no allocation per response). V8 never splits a
+ * character, so output ending 4 or more bytes before the buffer's end is complete. */
+static const char *string_bytes(napi_env env, napi_value v, size_t *len) {
+  size_t cap = 0;
+  char *buf = spkn_env_scratch(env, 0, &cap);
+  if (!buf || napi_get_value_string_utf8(env, v, buf, cap, len) != napi_ok) return NULL;
+  if (*len + 4 < cap) return buf;
+  if (napi_get_value_string_utf8(env, v, NULL, 0, len) != napi_ok ||
+      !(buf = spkn_env_scratch(env, *len + 1, &cap)) ||
+      napi_get_value_string_utf8(env, v, buf, cap, len) != napi_ok)
+    return NULL;
+  return buf;
 }
 
 /* respond(handle, status, [n0, v0, ...], body: Buffer | string | undefined) → true, or
@@ -253,19 +378,13 @@ static napi_value js_respond(napi_env env, napi_callback_info info) {
   }
   if (!fail && argc >= 4) {
     napi_valuetype t;
+    size_t len_out = 0;
     bool is_buf = false;
     napi_typeof(env, argv[3], &t);
     if (t == napi_string) {
-      size_t len = 0;
-      napi_get_value_string_utf8(env, argv[3], NULL, 0, &len);
-      char *s = malloc(len + 1);
-      if (!s) {
-        fail = "out of memory";
-      } else {
-        napi_get_value_string_utf8(env, argv[3], s, len + 1, &len);
-        if (spk_res_body(c->res, s, len) != SPK_OK) fail = "could not set the body";
-        free(s);
-      }
+      const char *s = string_bytes(env, argv[3], &len_out);
+      if (!s) fail = "out of memory";
+      else if (spk_res_body(c->res, s, len_out) != SPK_OK) fail = "could not set the body";
     } else if (napi_is_buffer(env, argv[3], &is_buf) == napi_ok && is_buf) {
       void *data = NULL;
       size_t len = 0;
@@ -360,6 +479,7 @@ static napi_value js_fail(napi_env env, napi_callback_info info) {
   }
   if (argc >= 2 && (napi_get_value_int32(env, argv[1], &code) != napi_ok || code >= 0))
     code = SPK_EIO;
+  save_body(c);
   c->ended = 1;
   if (c->in_handler)
     c->failed = code;
@@ -397,8 +517,27 @@ spk_req_t *spkn_handle_req(napi_env env, napi_value handle, spkn_app_t **app) {
   return c && !c->ended ? c->req : NULL;
 }
 
+/* requestBody(handle) → Buffer: the body of a route handler's request (lazy, see
+ * spkn_call_t.body_lazy): from the exchange while it is unanswered, else the copy taken then. */
+static napi_value js_request_body(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], out;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  spkn_call_t *c = argc >= 1 ? spkn_unwrap(env, argv[0], "requestBody: not a handle") : NULL;
+  if (!c) return NULL;
+  spk_str_t b = {"", 0};
+  if (c->body_saved) b = (spk_str_t){c->body_copy ? c->body_copy : "", c->body_len};
+  else if (!c->ended) b = spk_req_body(c->req);
+  if (napi_create_buffer_copy(env, b.len, b.len ? b.ptr : "", NULL, &out) != napi_ok) {
+    spkn_check(env, napi_generic_failure, "requestBody failed");
+    return NULL;
+  }
+  return out;
+}
+
 napi_status spkn_init_respond(napi_env env, napi_value exports) {
   napi_property_descriptor d[] = {
+      {"requestBody", NULL, js_request_body, NULL, NULL, NULL, napi_enumerable, NULL},
       {"respond", NULL, js_respond, NULL, NULL, NULL, napi_enumerable, NULL},
       {"proceed", NULL, js_proceed, NULL, NULL, NULL, napi_enumerable, NULL},
       {"fail", NULL, js_fail, NULL, NULL, NULL, napi_enumerable, NULL},

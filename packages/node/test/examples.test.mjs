@@ -2,17 +2,15 @@
 // packages/node as a file: dependency), then exercised through TestClient and over a socket.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { installExample } from './support/example_deps.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const dir = path.join(here, '..', '..', '..', 'examples', 'node');
 
 test('examples/node/app.mjs: todo API through TestClient and a live server', async () => {
-  if (!existsSync(path.join(dir, 'node_modules', 'spikard')))
-    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: dir, stdio: 'ignore' });
+  installExample();
   const { createApp } = await import(path.join(dir, 'app.mjs'));
   const { TestClient } = await import(path.join(dir, 'node_modules', 'spikard', 'lib', 'index.js'));
   const c = new TestClient(createApp());
@@ -38,8 +36,7 @@ test('examples/node/app.mjs: todo API through TestClient and a live server', asy
 });
 
 test('examples/node/chat.mjs: dependencies, WebSockets with pub/sub, background tasks', async () => {
-  if (!existsSync(path.join(dir, 'node_modules', 'spikard')))
-    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: dir, stdio: 'ignore' });
+  installExample();
   const { createApp } = await import(path.join(dir, 'chat.mjs'));
   const { TestClient } = await import(path.join(dir, 'node_modules', 'spikard', 'lib', 'index.js'));
   const c = new TestClient(createApp());
