@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Spikard-Node vs node:http, fastify, hono and express: GET /json, GET /big (16 KB JSON) and a
-# validated POST /items, one server
+# Spikard-Node vs node:http, fastify, hono and express (and nginx on GET /json, the issue's
+# yardstick): GET /json, GET /big (16 KB JSON) and a validated POST /items, one server
 # process pinned to CPU 0, wrk pinned to CPU 1 (1 thread, CONNS connections), ROUNDS interleaved
 # rounds, median per row. Also requests per server CPU-second (utime+stime of the server over
 # the run, from /proc). Not part of make test. Writes bench/results/node.md.
@@ -11,7 +11,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 ROUNDS="${ROUNDS:-3}"; SECS="${SECS:-5}"; CONNS="${CONNS:-64}"
-SERVERS="${SERVERS:-spikard-node spikard-threads node-http fastify hono express}"
+SERVERS="${SERVERS:-spikard-node spikard-threads node-http fastify hono express nginx}"
 WORKLOADS="${WORKLOADS:-get big post}"
 OUT="${OUT:-$root/bench/results/node.md}"
 if [ -z "${SPIKARD_NODE_ADDON:-}" ]; then
@@ -24,20 +24,32 @@ work="$(mktemp -d)"; pid=""
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 tck=$(getconf CLK_TCK)
-cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+# The server and its children (nginx's worker).
+cpu_ticks() { local t=0 p; for p in $1 $(pgrep -P "$1"); do t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat"))); done; echo $t; }
 
 # run NAME ENV... -- SCRIPT : one server, both workloads; appends "name workload rps rps_per_cpu"
 run() {
   local name="$1" script="$2"; shift 2
-  env "$@" taskset -c 0 node "$here/$script" > "$work/out" 2>&1 &
-  pid=$!
-  local port=""
-  for _ in $(seq 100); do
-    port=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$work/out")
-    [ -n "$port" ] && break; sleep 0.1
-  done
+  local port="" wls="$WORKLOADS"
+  if [ "$script" = nginx ]; then # bench/nginx.conf.in, one worker, GET /json only
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    mkdir -p "$work/nginx"
+    sed -e "s#@PREFIX@#$work/nginx#g" -e "s#@PORT@#$port#g" "$root/bench/nginx.conf.in" > "$work/nginx/nginx.conf"
+    taskset -c 0 "$(command -v nginx || echo /usr/sbin/nginx)" -p "$work/nginx/" -e "$work/nginx/error.log" \
+      -c "$work/nginx/nginx.conf" > "$work/out" 2>&1 &
+    pid=$!
+    for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/json" >/dev/null && break; sleep 0.1; done
+    wls=""; for wl in $WORKLOADS; do [ "$wl" = get ] && wls=get; done
+  else
+    env "$@" taskset -c 0 node "$here/$script" > "$work/out" 2>&1 &
+    pid=$!
+    for _ in $(seq 100); do
+      port=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$work/out")
+      [ -n "$port" ] && break; sleep 0.1
+    done
+  fi
   [ -n "$port" ] || { cat "$work/out"; exit 1; }
-  for wl in $WORKLOADS; do
+  for wl in $wls; do
     local args=(-t1 -c"$CONNS" -d"${SECS}s")
     local url="http://127.0.0.1:$port/json"
     [ "$wl" = post ] && { args+=(-s "$here/post.lua"); url="http://127.0.0.1:$port/items"; }
@@ -69,6 +81,7 @@ for r in $(seq "$ROUNDS"); do
       fastify) run fastify fastify_server.mjs ;;
       hono) run hono hono_server.mjs ;;
       express) run express express_server.mjs ;;
+      nginx) run nginx nginx ;;
       *) echo "unknown server $srv" >&2; exit 2 ;;
     esac
   done
@@ -90,7 +103,7 @@ for line in open(sys.argv[1]):
     n, wl, rps, per = line.split()
     rows[(n, wl)].append((float(rps), float(per)))
 med = lambda xs, i: statistics.median(x[i] for x in xs)
-for n in ["spikard-node", "spikard-base", "spikard-threads", "node-http", "fastify", "hono", "express"]:
+for n in ["spikard-node", "spikard-base", "spikard-threads", "node-http", "fastify", "hono", "express", "nginx"]:
     cells = []
     for wl in ["get", "big", "post"]:
         xs = rows[(n, wl)]

@@ -4,10 +4,13 @@
 # same wrk settings, servers run one at a time. Reports req/s and requests per server CPU-second
 # (utime+stime of the server process from /proc, over the measured run).
 #   bench/python/run.sh            (DURATION=5s CONNECTIONS=64 ROUNDS=1)
-# Needs: wrk (scripts/bootstrap.sh bench), pip: uvicorn[standard] fastapi starlette litestar granian robyn.
+# Needs: wrk (scripts/bootstrap.sh bench); the servers of requirements.txt are pip-installed here
+# when one is missing.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
+python3 -c 'import uvicorn, uvloop, httptools, starlette, fastapi, litestar, granian, robyn' 2>/dev/null ||
+  python3 -m pip install -q -r "$here/requirements.txt"
 DURATION="${DURATION:-5s}"; CONNECTIONS="${CONNECTIONS:-64}"; ROUNDS="${ROUNDS:-1}"
 pkg="$("$root/packages/python/build.sh" "${BUILD_DIR:-$root/build}")"
 export PYTHONPATH="$pkg:$here"
