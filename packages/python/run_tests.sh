@@ -5,6 +5,8 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 build_dir="${1:-}"; [ $# -ge 1 ] && shift
 pkg="$("$here/build.sh" ${build_dir:+"$build_dir"})"
+# The CMake build whose libspikard.a the tests link (test_packaging builds a wheel against it).
+[ -n "$build_dir" ] && export SPK_CMAKE_BUILD_DIR="$(cd "$build_dir" && pwd)"
 # Test-only dependency from PyPI: a real WebSocket client for the live-server tests.
 if ! "${PYTHON:-python3}" -c 'import websockets.sync.client' 2>/dev/null; then
   "${PYTHON:-python3}" -m pip install -q --disable-pip-version-check 'websockets>=12' >&2
