@@ -439,16 +439,20 @@ class App:
         skip = 2 if wants_response else 1
         return wants_response, [p.name for p in params[skip:] if p.name in self._providers]
 
+    @staticmethod
+    def _hook_call(raw: Any, view: ResponseView | None, deps: list[str]) -> tuple[tuple, dict[str, Any]]:
+        """One hook call's arguments: the request, the response view when the hook takes it, and
+        the providers it names (resolved by the core before the hook runs)."""
+        args = (Request(raw), view) if view is not None else (Request(raw),)
+        return args, {d: di.unwrap(raw.dep(d)) for d in deps}
+
     def _request_hook(self, phase: int, fn: F) -> F:
         wants_response, deps = self._hook_args(fn, 1)
 
         if inspect.iscoroutinefunction(fn):
             def async_hook(raw: Any) -> Any:
                 """Suspends the request (SPK_HOOK_ASYNC); the loop resumes or answers it."""
-                args: list[Any] = [Request(raw)]
-                if wants_response:
-                    args.append(ResponseView(raw))
-                kw = {d: di.unwrap(raw.dep(d)) for d in deps}
+                args, kw = self._hook_call(raw, ResponseView(raw) if wants_response else None, deps)
 
                 async def run() -> None:
                     try:
@@ -471,10 +475,7 @@ class App:
             return fn
 
         def hook(raw: Any) -> Any:
-            args: list[Any] = [Request(raw)]
-            if wants_response:
-                args.append(ResponseView(raw))
-            kw = {d: di.unwrap(raw.dep(d)) for d in deps}
+            args, kw = self._hook_call(raw, ResponseView(raw) if wants_response else None, deps)
             try:
                 r = fn(*args, **kw)
                 if inspect.isawaitable(r):
@@ -503,8 +504,7 @@ class App:
                 """Suspends the response phase (SPK_HOOK_ASYNC): the coroutine runs on the asyncio
                 loop, edits the response there, and resumes it; the worker loop goes on serving."""
                 view = ResponseView(raw)
-                args = (Request(raw), view) if wants_response else (Request(raw),)
-                kw = {d: di.unwrap(raw.dep(d)) for d in deps}
+                args, kw = self._hook_call(raw, view if wants_response else None, deps)
 
                 async def run() -> None:
                     try:
@@ -522,8 +522,8 @@ class App:
 
         def hook(raw: Any) -> None:
             view = ResponseView(raw)
-            args = (Request(raw), view) if wants_response else (Request(raw),)
-            r = fn(*args, **{d: di.unwrap(raw.dep(d)) for d in deps})
+            args, kw = self._hook_call(raw, view if wants_response else None, deps)
+            r = fn(*args, **kw)
             if inspect.isawaitable(r):
                 r = _aio.run_sync(r)
             apply(view, r)
