@@ -150,12 +150,12 @@ function dispatch(routes, index, raw, h, extra) {
   const route = routes[index];
   if (route.provider) return runProvider(route, raw, h);
   if (route.ws) return wsEvent(route, raw, h, extra);
-  if (route.resHook) { // synchronous: the response must be final when this returns
+  if (route.resHook) { // true: done; false: it threw; 2: a promise (the core waits for it)
     try {
       const out = route.handler(new ExchangeRequest(raw, null, h, null, true), new HookResponse(h));
       if (out && typeof out.then === 'function') {
-        out.catch(() => {});
-        return false; // a response hook cannot be async
+        out.then(() => native.resHookDone(h, false), () => native.resHookDone(h, true));
+        return 2;
       }
       return true;
     } catch {
@@ -314,10 +314,11 @@ export class Spikard {
   preValidation(fn, options) { return this.addHook('preValidation', fn, options); }
   preHandler(fn, options) { return this.addHook('preHandler', fn, options); }
   /**
-   * Response-phase hooks, synchronous: fn(req, res) with res.status (get/set), res.header(name),
+   * Response-phase hooks, sync or async: fn(req, res) with res.status (get/set), res.header(name),
    * res.setHeader(name, value), res.setBody(body). onResponse runs after a handler's response,
-   * onError instead of it for errors the core produced or failed handlers. A throw (or a
-   * returned promise) fails the request: 500.
+   * onError instead of it for errors the core produced or failed handlers. A returned promise
+   * suspends only this response until it settles; a throw fails the request (500), a rejection
+   * answers 500 problem details.
    */
   onResponse(fn) { return this.addHook('onResponse', fn); }
   onError(fn) { return this.addHook('onError', fn); }

@@ -136,7 +136,7 @@ export interface HookResponse {
   setHeader(name: string, value: string | number): HookResponse;
   setBody(body: string | Buffer | unknown): HookResponse;
 }
-export type ResponseHook = (req: Request, res: HookResponse) => void;
+export type ResponseHook = (req: Request, res: HookResponse) => void | Promise<void>;
 
 export interface Server {
   readonly port: number;
@@ -195,7 +195,7 @@ export declare class Spikard {
   websocket<S extends Schema | undefined = undefined>(path: string,
     handlers: WebSocketHandlers<S extends Schema ? Infer<S> : unknown> | WebSocketHandlers<S extends Schema ? Infer<S> : unknown>['message'],
     options?: WebSocketOptions & { schema?: S }): this;
-  /** Response-phase hooks, synchronous. */
+  /** Response-phase hooks, sync or async (a promise suspends only its own response). */
   onResponse(hook: ResponseHook): this;
   onError(hook: ResponseHook): this;
   listen(options?: ListenOptions): Promise<Server>;

@@ -1,11 +1,12 @@
-/* Response-phase hooks (on_response, on_error) from JS. The core runs them synchronously on
- * the connection's thread and expects the response to be final when the hook returns:
+/* Response-phase hooks (on_response, on_error) from JS, called on the connection's thread:
  *   - on the JS thread (the `node` engine) the JS hook is called right here;
  *   - on a core thread (test client, `threads` engine) the call goes through the app's
- *     threadsafe function and this thread waits until JS has run the hook (the JS thread never
- *     waits for a core thread, so this cannot deadlock).
+ *     threadsafe function and this thread waits until JS has called the hook (the JS thread
+ *     never waits for a core thread, so this cannot deadlock).
  * While the hook runs, JS reads and edits the response through the handle: status, headers,
- * body (resStatus/resHeader/resSetHeader/resSetBody) until the JS hook returns. */
+ * body (resStatus/resHeader/resSetHeader/resSetBody). A hook returning a promise suspends the
+ * response (SPK_HOOK_ASYNC, the core's resumable response phase): the handle stays usable until
+ * the dispatcher reports the promise settled (resHookDone), which continues the pipeline. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@ typedef struct spkn_rsync {
   pthread_cond_t cv;
   int done;
   int failed; /* the JS hook threw */
+  int async;  /* the JS hook returned a promise */
 } spkn_rsync_t;
 
 typedef struct spkn_rcall {
@@ -29,10 +31,11 @@ typedef struct spkn_rcall {
   spkn_rsync_t *sync; /* the waiting core thread's; NULL once signalled or when direct */
   int active;         /* the hook is running: the response may be touched */
   int failed;         /* direct calls: the JS hook threw */
+  int async;          /* the hook returned a promise: resHookDone continues */
 } spkn_rcall_t;
 
 static void signal_done(spkn_rcall_t *c, int failed) {
-  c->active = 0;
+  if (!c->async) c->active = 0; /* a pending promise keeps the response until resHookDone */
   c->failed = failed;
   spkn_rsync_t *s = c->sync;
   if (!s) return;
@@ -40,6 +43,7 @@ static void signal_done(spkn_rcall_t *c, int failed) {
   pthread_mutex_lock(&s->mu);
   s->done = 1;
   s->failed = failed;
+  s->async = c->async;
   pthread_cond_signal(&s->cv);
   pthread_mutex_unlock(&s->mu);
 }
@@ -47,8 +51,14 @@ static void signal_done(spkn_rcall_t *c, int failed) {
 static void rcall_finalize(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
-  signal_done(data, 1); /* never leave a core thread waiting */
-  free(data);
+  spkn_rcall_t *c = data;
+  if (c->async && c->active) { /* collected with its promise pending: let the pipeline go on */
+    c->active = 0;
+    spk_req_continue(c->req);
+  }
+  c->async = 0;
+  signal_done(c, 1); /* never leave a core thread waiting */
+  free(c);
 }
 
 /* Calls dispatch(index, request, handle) with a response-phase handle (JS thread). With no
@@ -69,11 +79,15 @@ void spkn_rcall_js(napi_env env, napi_value js_cb, void *data) {
     free(c);
     return;
   }
-  /* The JS dispatcher runs the hook synchronously and returns false when it threw. */
+  /* The JS dispatcher returns true (done), false (it threw) or 2 (a promise: resHookDone
+   * follows). */
   bool ok = false;
+  napi_valuetype t = napi_undefined;
   if (napi_call_function(env, undef, js_cb, 3, argv, &result) != napi_ok) {
     napi_value exc;
     napi_get_and_clear_last_exception(env, &exc);
+  } else if (napi_typeof(env, result, &t) == napi_ok && t == napi_number) {
+    c->async = ok = true;
   } else if (napi_get_value_bool(env, result, &ok) != napi_ok) {
     ok = false;
   }
@@ -101,6 +115,10 @@ int spkn_reshook_handler(spk_req_t *req, spk_res_t *res, void *user_data) {
     if (napi_get_reference_value(env, r->app->dispatch, &fn) == napi_ok) {
       spkn_rcall_js(env, fn, c); /* `c` now belongs to its JS handle, alive until collected */
       failed = c->failed;
+      if (!failed && c->async) {
+        napi_close_handle_scope(env, hs);
+        return SPK_HOOK_ASYNC;
+      }
     } else {
       free(c);
     }
@@ -123,6 +141,7 @@ int spkn_reshook_handler(spk_req_t *req, spk_res_t *res, void *user_data) {
     pthread_mutex_lock(&s.mu);
     while (!s.done) pthread_cond_wait(&s.cv, &s.mu);
     if (s.failed) rc = SPK_EIO;
+    else if (s.async) rc = SPK_HOOK_ASYNC;
     pthread_mutex_unlock(&s.mu);
   }
   pthread_cond_destroy(&s.cv);
@@ -225,6 +244,28 @@ static napi_value js_res_set_body(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* resHookDone(h, failed): an async response hook's promise settled (JS thread). A rejected one
+ * answers 500 problem details, as a failing request hook does; then the next hook runs. */
+static napi_value js_res_hook_done(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  spkn_rcall_t *c = active_call(env, info, &argc, argv);
+  if (!c) return NULL;
+  if (!c->async) {
+    napi_throw_error(env, "SPK_ESTATE", "resHookDone: the hook did not go asynchronous");
+    return NULL;
+  }
+  bool failed = false;
+  if (argc >= 2) napi_get_value_bool(env, argv[1], &failed);
+  if (failed)
+    spk_res_problem(c->res, 500, "internal-server-error", "Internal Server Error",
+                    "A lifecycle hook failed");
+  c->active = 0;
+  c->async = 0;
+  spk_req_continue(c->req);
+  return NULL;
+}
+
 /* addResponseHook(app, phase 3|4, index) */
 static napi_value js_add_reshook(napi_env env, napi_callback_info info) {
   size_t argc = 3;
@@ -255,6 +296,7 @@ napi_status spkn_init_reshook(napi_env env, napi_value exports) {
       {"resHeader", NULL, js_res_header, NULL, NULL, NULL, napi_enumerable, NULL},
       {"resSetHeader", NULL, js_res_set_header, NULL, NULL, NULL, napi_enumerable, NULL},
       {"resSetBody", NULL, js_res_set_body, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"resHookDone", NULL, js_res_hook_done, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   return napi_define_properties(env, exports, sizeof(d) / sizeof(d[0]), d);
 }

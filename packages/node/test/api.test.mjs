@@ -257,6 +257,56 @@ test('response-phase hooks: onResponse edits every response, onError sees core e
   }
 });
 
+test('async response-phase hooks suspend only their own response; all engines', async () => {
+  const app = new Spikard();
+  let release;
+  let waiting = false;
+  app.onResponse(async (req, res) => {
+    if (req.path === '/slow') {
+      waiting = true;
+      await new Promise((r) => { release = r; });
+    }
+    if (req.path === '/reject') throw new Error('audit store down');
+    await new Promise((r) => setImmediate(r));
+    res.setHeader('X-Audited', req.path);
+  });
+  app.onResponse((req, res) => { res.setHeader('X-After', res.header('x-audited') ?? '-'); });
+  app.onError(async (req, res) => { await new Promise((r) => setImmediate(r)); res.setHeader('X-Error-Hook', String(res.status)); });
+  app.get('/slow', () => ({ slow: true }));
+  app.get('/fast', () => ({ fast: true }));
+  app.get('/reject', () => ({ reject: false }));
+  const c = new TestClient(app);
+  let r = await c.get('/fast');
+  assert.equal(r.status, 200);
+  assert.equal(r.headers['x-audited'], '/fast');
+  assert.equal(r.headers['x-after'], '/fast');
+  r = await c.get('/missing');
+  assert.equal(r.status, 404);
+  assert.equal(r.headers['x-error-hook'], '404');
+  r = await c.get('/reject');
+  assert.equal(r.status, 500);
+  assert.equal(r.headers['x-audited'], undefined);
+  for (const engine of ['node', 'threads']) {
+    const server = await app.listen({ port: 0, engine });
+    try {
+      waiting = false;
+      const slow = fetch(`http://127.0.0.1:${server.port}/slow`);
+      for (let i = 0; i < 200 && !waiting; i++) await new Promise((res) => setTimeout(res, 10));
+      assert.ok(waiting, engine);
+      // The slow response's hook is pending: the same server answers another request meanwhile.
+      const fast = await fetch(`http://127.0.0.1:${server.port}/fast`);
+      assert.equal(fast.headers.get('x-audited'), '/fast', engine);
+      release();
+      const done = await slow;
+      assert.equal(done.status, 200, engine);
+      assert.equal(done.headers.get('x-after'), '/slow', engine);
+      assert.deepEqual(await done.json(), { slow: true }, engine);
+    } finally {
+      await server.close();
+    }
+  }
+});
+
 test('a thrown error or rejected promise fails the handler in the core: 500, onError (not onResponse); all engines', async () => {
   const app = new Spikard();
   const seen = [];
