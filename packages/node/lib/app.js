@@ -146,10 +146,38 @@ class ExchangeRequest extends Request {
   background(fn) { spawn(this.#h, this.#resHook, fn); }
 }
 
+// A WebSocket route's handshake handler decides the upgrade (the core's on_handshake): true or
+// undefined accepts, a string accepts with that subprotocol (one the client offered), false
+// refuses with 403; any other value is sent as the HTTP answer instead of the switch, and a
+// throw or rejection is answered like a route handler's.
+function wsHandshake(route, raw, h) {
+  const decide = (v) => {
+    if (v === undefined || v === true || typeof v === 'string') {
+      try {
+        native.wsAccept(h, typeof v === 'string' ? v : null);
+      } catch (err) {
+        handlerFailed(h, err);
+      }
+    } else if (v === false) {
+      sendError(h, new HttpError(403, 'The WebSocket handshake was refused'));
+    } else {
+      finish(h, v);
+    }
+  };
+  try {
+    const out = route.handler(new ExchangeRequest(raw, null, h, null));
+    if (out && typeof out.then === 'function') out.then(decide, (e) => handlerFailed(h, e));
+    else decide(out);
+  } catch (err) {
+    handlerFailed(h, err);
+  }
+}
+
 function dispatch(routes, index, raw, h, extra) {
   const route = routes[index];
   if (route.provider) return runProvider(route, raw, h);
   if (route.ws) return wsEvent(route, raw, h, extra);
+  if (route.wsHandshake) return wsHandshake(route, raw, h);
   if (route.resHook) { // true: done; false: it threw; 2: a promise (the core waits for it)
     try {
       const out = route.handler(new ExchangeRequest(raw, null, h, null, true), new HookResponse(h));
@@ -254,8 +282,15 @@ export class Spikard {
    */
   websocket(path, handlers, options) {
     const { entry, options: opts } = wsRoute(path, handlers, options);
-    native.addWebSocket(this[handleOf], path, this.#routes.length, opts);
-    this.#routes.push(entry);
+    const index = this.#routes.length;
+    const handshake = entry.handlers.handshake;
+    if (handshake) {
+      this.#routes.push(entry, { wsHandshake: true, handler: handshake });
+      native.addWebSocket(this[handleOf], path, index, opts, index + 1);
+    } else {
+      this.#routes.push(entry);
+      native.addWebSocket(this[handleOf], path, index, opts);
+    }
     return this;
   }
 
@@ -280,7 +315,7 @@ export class Spikard {
 
   /** Registered routes (method, path, handler name), in order. */
   get routes() {
-    return this.#routes.filter((r) => !r.hook && !r.provider && !r.ws)
+    return this.#routes.filter((r) => !r.hook && !r.provider && !r.ws && !r.wsHandshake)
       .map(({ method, path, name }) => ({ method, path, handler_name: name }));
   }
 

@@ -305,6 +305,12 @@ export declare class WebSocketConnection {
 }
 
 export interface WebSocketHandlers<M = unknown> {
+  /**
+   * Decide the upgrade before the switch (auth, a subprotocol chosen at run time): true or
+   * undefined accepts, a string accepts with that subprotocol (one the client offered), false
+   * refuses with 403, any other value (a Response, an object) is sent as the HTTP answer instead.
+   */
+  handshake?(req: Request): boolean | string | void | Response | object | Promise<boolean | string | void | Response | object>;
   open?(ws: WebSocketConnection, req: Omit<Request, 'background'>): void | Promise<void>;
   /** Text messages are strings (parsed JSON with `json`/`schema`), binary ones Buffers. A returned value is sent back. */
   message?(ws: WebSocketConnection, data: M | string | Buffer, isBinary: boolean): unknown;

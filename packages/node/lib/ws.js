@@ -93,7 +93,7 @@ const OPTION_KEYS = ['subprotocols', 'requireSubprotocol', 'origins', 'maxMessag
 export function wsRoute(path, handlers, options = {}) {
   if (typeof handlers === 'function') handlers = { message: handlers };
   if (!handlers || typeof handlers !== 'object') throw new TypeError('spikard: websocket(path, { open, message, close }): handlers are required');
-  for (const k of ['open', 'message', 'close'])
+  for (const k of ['handshake', 'open', 'message', 'close'])
     if (handlers[k] !== undefined && typeof handlers[k] !== 'function') throw new TypeError(`spikard: websocket: ${k} must be a function`);
   const opts = {};
   for (const k of OPTION_KEYS) if (options[k] !== undefined) opts[k] = options[k];

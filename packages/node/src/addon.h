@@ -18,6 +18,7 @@ typedef struct spkn_app spkn_app_t;
 typedef struct spkn_route {
   spkn_app_t *app;
   uint32_t index; /* the JS side's route number */
+  struct spkn_route *handshake; /* WebSocket routes: the JS handshake handler's slot, or NULL */
 } spkn_route_t;
 
 struct spkn_app {

@@ -14,6 +14,7 @@
 #include "spikard/request.h"
 #include "spikard/response.h"
 #include "spikard/stream.h"
+#include "spikard/websocket.h"
 
 typedef struct spkn_call {
   int kind; /* SPKN_KIND_CALL (see addon.h) */
@@ -401,6 +402,39 @@ static napi_value js_respond(napi_env env, napi_callback_info info) {
   return ret;
 }
 
+/* wsAccept(handle, subprotocol | null): a WebSocket handshake handler accepts — 101 (the core's
+ * spk_ws_handshake_accept), the connection switches and `open` follows. Throws on a subprotocol
+ * the client did not offer. */
+static napi_value js_ws_accept(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], ret;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  spkn_call_t *c = argc >= 1 ? spkn_unwrap(env, argv[0], "wsAccept: not a response handle") : NULL;
+  if (!c) return NULL;
+  if (c->ended || c->is_hook) {
+    napi_get_boolean(env, false, &ret);
+    return ret;
+  }
+  char sp[256];
+  size_t spl = 0;
+  napi_valuetype t = napi_undefined;
+  if (argc >= 2) napi_typeof(env, argv[1], &t);
+  if (t == napi_string && (napi_get_value_string_utf8(env, argv[1], sp, sizeof(sp), &spl) != napi_ok ||
+                           spl >= sizeof(sp) - 1)) {
+    napi_throw_type_error(env, "SPK_EINVAL", "wsAccept: invalid subprotocol");
+    return NULL;
+  }
+  int rc = spk_ws_handshake_accept(c->res, t == napi_string ? sp : NULL, NULL);
+  if (rc != SPK_OK) {
+    napi_throw_error(env, spk_err_name(rc),
+                     rc == SPK_EINVAL ? "the client did not offer that subprotocol" : spk_strerror(rc));
+    return NULL;
+  }
+  end(c);
+  napi_get_boolean(env, true, &ret);
+  return ret;
+}
+
 /* respondStream(handle, status, [n0, v0, ...], sse: bool) → stream handle: the response
  * becomes a (push) stream or an event stream, its head goes out as the exchange ends now. */
 static napi_value js_respond_stream(napi_env env, napi_callback_info info) {
@@ -542,6 +576,7 @@ napi_status spkn_init_respond(napi_env env, napi_value exports) {
       {"proceed", NULL, js_proceed, NULL, NULL, NULL, napi_enumerable, NULL},
       {"fail", NULL, js_fail, NULL, NULL, NULL, napi_enumerable, NULL},
       {"hookSetHeader", NULL, js_hook_set_header, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"wsAccept", NULL, js_ws_accept, NULL, NULL, NULL, napi_enumerable, NULL},
       {"respondStream", NULL, js_respond_stream, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   return napi_define_properties(env, exports, sizeof(d) / sizeof(d[0]), d);

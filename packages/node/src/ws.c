@@ -224,8 +224,18 @@ static void on_close(spk_ws_t *ws, int code, const char *reason, size_t reason_l
   post(slot->app, e);
 }
 
+/* A route with a JS handshake handler: the upgrade request goes to it like a route handler's
+ * request (both engines), and it answers with wsAccept or any response (a refusal). */
+static int on_handshake(spk_req_t *req, spk_res_t *res, void *user_data) {
+  spkn_route_t *slot = user_data;
+  return spkn_route_handler(req, res, slot->handshake);
+}
+
 static const spk_ws_callbacks_t callbacks = {
     .on_open = on_open, .on_message = on_message, .on_close = on_close};
+static const spk_ws_callbacks_t callbacks_with_handshake = {
+    .on_open = on_open, .on_message = on_message, .on_close = on_close,
+    .on_handshake = on_handshake};
 
 static napi_value prop(napi_env env, napi_value o, const char *key) {
   napi_value v = NULL;
@@ -300,10 +310,11 @@ static int flag(napi_env env, napi_value o, const char *key) {
 }
 
 /* addWebSocket(app, path, index, {subprotocols, requireSubprotocol, origins, maxMessageBytes,
- * idleTimeoutMs, pingIntervalMs, permessageDeflate, deflateNoContext, json, schema (JSON text)}) */
+ * idleTimeoutMs, pingIntervalMs, permessageDeflate, deflateNoContext, json, schema (JSON text)}
+ * [, handshakeIndex]) */
 static napi_value js_add_ws(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+  size_t argc = 5;
+  napi_value argv[5];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   spkn_app_t *a = argc >= 1 ? spkn_unwrap(env, argv[0], "addWebSocket: not an app handle") : NULL;
   if (!a) return NULL;
@@ -336,13 +347,17 @@ static napi_value js_add_ws(napi_env env, napi_callback_info info) {
   opts.deflate_no_context = flag(env, o, "deflateNoContext");
   opts.json_messages = flag(env, o, "json");
   opts.message_schema = schema;
+  uint32_t hs_index = 0;
+  int with_hs = argc >= 5 && napi_get_value_uint32(env, argv[4], &hs_index) == napi_ok;
   spkn_route_t *slot = NULL;
   if (bad || !path) {
     napi_throw_type_error(env, NULL, "addWebSocket: path, subprotocols and origins must be strings, limits numbers");
-  } else if (!(slot = spkn_app_new_slot(a, index))) {
+  } else if (!(slot = spkn_app_new_slot(a, index)) ||
+             (with_hs && !(slot->handshake = spkn_app_new_slot(a, hs_index)))) {
     napi_throw_error(env, NULL, "out of memory");
   } else {
-    int rc = spk_app_ws_ex(a->app, path, &callbacks, &opts, slot);
+    int rc = spk_app_ws_ex(a->app, path, with_hs ? &callbacks_with_handshake : &callbacks, &opts,
+                           slot);
     if (rc != SPK_OK) {
       const char *why = spk_app_last_error(a->app);
       napi_throw_error(env, spk_err_name(rc), why && *why ? why : spk_strerror(rc));

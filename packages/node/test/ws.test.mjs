@@ -252,3 +252,62 @@ test('the upgrade goes through the pipeline: hooks refuse it, origins and requir
   assert.equal(p.subprotocol, 'v1');
   await p.terminate();
 });
+
+test('a handshake handler decides the upgrade: accept, a subprotocol, refuse, any answer; TestClient and both engines', async () => {
+  const app = new Spikard();
+  const opened = [];
+  app.websocket('/auth', {
+    async handshake(req) {
+      await tick(1);
+      if (req.query.token === 'secret') return true;
+      if (req.query.token === 'teapot') return new Response({ error: 'not here' }, { status: 418 });
+      return false;
+    },
+    open(ws, req) { opened.push(req.query.token); },
+    message: (ws, m) => `echo ${m}`,
+  });
+  app.websocket('/pick', {
+    handshake: (req) => req.query.proto,
+    message: (ws) => ws.subprotocol ?? '-',
+  });
+  app.websocket('/throws', { handshake() { throw new Error('secret detail'); }, message: (ws, m) => m });
+  const c = new TestClient(app);
+  await assert.rejects(c.websocket('/auth?token=wrong'), (e) => e.response.status === 403);
+  await assert.rejects(c.websocket('/auth?token=teapot'), (e) => e.response.status === 418 && e.response.json().error === 'not here');
+  await assert.rejects(c.websocket('/throws'), (e) => e.response.status === 500 && !e.response.text().includes('secret'));
+  assert.deepEqual(opened, []);
+  const ws = await c.websocket('/auth?token=secret');
+  await ws.send('hi');
+  assert.equal(await ws.receiveText(), 'echo hi');
+  await ws.terminate();
+  assert.deepEqual(opened, ['secret']);
+  const p = await c.websocket('/pick?proto=graphql-ws', { subprotocols: ['mqtt', 'graphql-ws'] });
+  assert.equal(p.subprotocol, 'graphql-ws');
+  await p.send('x');
+  assert.equal(await p.receiveText(), 'graphql-ws');
+  await p.terminate();
+  // Not offered by the client: the accept fails, answered 500.
+  await assert.rejects(c.websocket('/pick?proto=wamp', { subprotocols: ['mqtt'] }), (e) => e.response.status === 500);
+  if (!WS) return;
+  for (const engine of ['node', 'threads']) {
+    const server = await app.listen({ port: 0, engine });
+    try {
+      const refused = await new Promise((resolve) => {
+        const s = new WS(`ws://127.0.0.1:${server.port}/auth?token=wrong`);
+        s.on('unexpected-response', (req, res) => { resolve(res.statusCode); s.terminate(); });
+        s.on('open', () => { resolve('opened'); s.terminate(); });
+        s.on('error', () => {});
+      });
+      assert.equal(refused, 403, engine);
+      const got = await new Promise((resolve, reject) => {
+        const s = new WS(`ws://127.0.0.1:${server.port}/auth?token=secret`);
+        s.on('open', () => s.send('live'));
+        s.on('message', (m) => { resolve(String(m)); s.close(); });
+        s.on('error', reject);
+      });
+      assert.equal(got, 'echo live', engine);
+    } finally {
+      await server.close();
+    }
+  }
+});
